@@ -1,0 +1,43 @@
+import type { DependencyContainer, InjectionToken } from 'tsyringe';
+import type { ConnectorManifest } from '../manifest/manifest-types.js';
+import type { Limiter } from '../executor/limiter.js';
+import type { RetryPolicy } from '../executor/retry.js';
+import type { Logger } from './logger.js';
+
+/** What a connector gets to build its transport: one per configured connection. */
+export interface ConnectionContext {
+  /** Connector id (`okki`). */
+  connector: string;
+  /** The connection block of the scheme, validated against the manifest, defaults applied. */
+  config: Record<string, unknown>;
+  /** The connection's one limiter: every request of this connection goes through it. */
+  limiter: Limiter;
+  retry: RetryPolicy;
+  logger: Logger;
+  /** Secret values of this connection (fields marked `x-secret`), for redaction. */
+  secrets: string[];
+}
+
+export const ConnectionToken: InjectionToken<ConnectionContext> = Symbol.for('qiao.Connection');
+
+/**
+ * Authenticates and makes one cheap read; resolves with a one-line description of what it did,
+ * rejects with `ConnectorAuthError` (credentials) or `RetryableError` (unreachable).
+ */
+export interface ConnectionCheck {
+  check(signal?: AbortSignal): Promise<string>;
+}
+
+export const ConnectionCheckToken: InjectionToken<ConnectionCheck> = Symbol.for('qiao.ConnectionCheck');
+
+/**
+ * What a connector package exports as its default: its manifest and a `register` function that
+ * registers its transport, sources (`sourceToken(streamId)`), targets (`targetToken(operationId)`) and
+ * connection check (`ConnectionCheckToken`) in a child container that already holds `ConnectionToken`.
+ */
+export interface ConnectorPlugin {
+  manifest: ConnectorManifest;
+  register(container: DependencyContainer): void;
+}
+
+export const ConnectorPluginToken: InjectionToken<ConnectorPlugin> = Symbol.for('qiao.ConnectorPlugin');

@@ -1,0 +1,19 @@
+import type { InjectionToken } from 'tsyringe';
+
+/** Structured log sink. Implementations redact secrets before anything is written. */
+export interface Logger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+export const LoggerToken: InjectionToken<Logger> = Symbol.for('qiao.Logger');
+
+/** A logger that drops everything (tests, quiet runs). */
+export const silentLogger: Logger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+};

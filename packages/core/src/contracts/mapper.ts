@@ -1,0 +1,13 @@
+import type { InjectionToken } from 'tsyringe';
+import type { SourceRecord } from './source.js';
+import type { TargetPayload } from './target.js';
+
+/**
+ * Turns a source record into the target operation's payload. Throws `RecordError` for a record
+ * it cannot map. The default is the declarative JSONata mapper of the scheme's `mapping` block.
+ */
+export interface Mapper {
+  map(record: SourceRecord): Promise<TargetPayload>;
+}
+
+export const MapperToken: InjectionToken<Mapper> = Symbol.for('qiao.Mapper');

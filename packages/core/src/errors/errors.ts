@@ -1,0 +1,126 @@
+/**
+ * The closed set of errors qiao raises. Each has a stable `code` (scripts and the run report rely on it),
+ * keeps the original `cause`, and carries a `hint` that tells the user what to do.
+ *
+ * - {@link SchemeError}: a scheme file, flag or input is invalid (exit 2).
+ * - {@link ConnectorAuthError}: a system refused the credentials (exit 3).
+ * - {@link RetryableError}: a transient failure (network, timeout, 5xx, rate limit, expired token).
+ * - {@link RecordError}: one record was rejected; it becomes a dead letter and the run goes on.
+ */
+export type QiaoErrorCode = 'QIAO_SCHEME' | 'QIAO_AUTH' | 'QIAO_RETRYABLE' | 'QIAO_RECORD';
+
+export interface QiaoErrorOptions {
+  cause?: unknown;
+  /** What the user can do about it. */
+  hint?: string;
+  /** The system the error comes from (`okki`, `yonbip`, a file path…). */
+  system?: string;
+  /**
+   * The system's own code or a qiao reason, used to group errors in reports
+   * (e.g. `yonbip.999`, `okki.not_found`, `mapping.error`).
+   */
+  reason?: string;
+}
+
+export abstract class QiaoError extends Error {
+  abstract readonly code: QiaoErrorCode;
+  readonly hint: string | undefined;
+  readonly system: string | undefined;
+  readonly reason: string | undefined;
+
+  constructor(message: string, options: QiaoErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.hint = options.hint;
+    this.system = options.system;
+    this.reason = options.reason;
+  }
+}
+
+/** One problem found while validating a scheme, manifest or flag. */
+export interface Problem {
+  /** The file (or `flag --name`) the problem is in. */
+  file: string;
+  /** JSON pointer inside the file, `''` for the whole document. */
+  pointer: string;
+  /** What was expected, in words. */
+  expected: string;
+  /** What was found, in words (never a secret value). */
+  found?: string;
+  /** What to do. */
+  hint?: string;
+  /** 1-based line, when known. */
+  line?: number;
+}
+
+export function formatProblem(p: Problem): string {
+  const where = `${p.file}${p.line ? `:${p.line}` : ''}${p.pointer ? ` at ${p.pointer}` : ''}`;
+  let s = `${where}: expected ${p.expected}`;
+  if (p.found !== undefined) s += `, found ${p.found}`;
+  if (p.hint) s += `\n    hint: ${p.hint}`;
+  return s;
+}
+
+export class SchemeError extends QiaoError {
+  readonly code = 'QIAO_SCHEME' as const;
+  readonly problems: Problem[];
+
+  constructor(problems: Problem[] | string, options: QiaoErrorOptions = {}) {
+    const list: Problem[] =
+      typeof problems === 'string' ? [{ file: options.system ?? 'input', pointer: '', expected: problems }] : problems;
+    const head = list.length === 1 ? '1 problem' : `${list.length} problems`;
+    super(`${head}:\n  ${list.map(formatProblem).join('\n  ')}`, { reason: 'scheme.invalid', ...options });
+    this.problems = list;
+  }
+}
+
+export class ConnectorAuthError extends QiaoError {
+  readonly code = 'QIAO_AUTH' as const;
+  constructor(message: string, options: QiaoErrorOptions = {}) {
+    super(message, { reason: `${options.system ?? 'connector'}.auth`, ...options });
+  }
+}
+
+export interface RetryableErrorOptions extends QiaoErrorOptions {
+  /** The server asked us to wait this long (Retry-After, or a rate-limit code). */
+  retryAfterMs?: number;
+  /** The token was refused as expired or invalid: refresh it before repeating. */
+  tokenExpired?: boolean;
+  /**
+   * The request may have been applied by the server (a timeout or lost connection after the body
+   * was sent). A non-idempotent write must find out before it is repeated.
+   */
+  outcomeUnknown?: boolean;
+}
+
+export class RetryableError extends QiaoError {
+  readonly code = 'QIAO_RETRYABLE' as const;
+  readonly retryAfterMs: number | undefined;
+  readonly tokenExpired: boolean;
+  readonly outcomeUnknown: boolean;
+  constructor(message: string, options: RetryableErrorOptions = {}) {
+    super(message, options);
+    this.retryAfterMs = options.retryAfterMs;
+    this.tokenExpired = options.tokenExpired ?? false;
+    this.outcomeUnknown = options.outcomeUnknown ?? false;
+  }
+}
+
+export class RecordError extends QiaoError {
+  readonly code = 'QIAO_RECORD' as const;
+  constructor(message: string, options: QiaoErrorOptions = {}) {
+    super(message, { reason: 'record.rejected', ...options });
+  }
+}
+
+export function isQiaoError(e: unknown): e is QiaoError {
+  return e instanceof QiaoError;
+}
+
+/** Exit codes of `qiao run` (a contract scripts rely on). */
+export const ExitCode = {
+  ok: 0,
+  partial: 1,
+  invalidInput: 2,
+  fatal: 3,
+} as const;

@@ -1,0 +1,87 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { RetryableError } from '../errors/errors.js';
+
+/** How transient failures are retried. */
+export interface RetryPolicy {
+  /** Attempts in all, the first included. @default 6 */
+  maxAttempts: number;
+  /** Delay before the first retry, doubled each time. @default 250 */
+  baseDelayMs: number;
+  /** Longest single delay. @default 15000 */
+  maxDelayMs: number;
+  /** Give up once this much time has passed since the first attempt. @default 120000 */
+  maxElapsedMs: number;
+}
+
+export const defaultRetryPolicy: RetryPolicy = {
+  maxAttempts: 6,
+  baseDelayMs: 250,
+  maxDelayMs: 15_000,
+  maxElapsedMs: 120_000,
+};
+
+/**
+ * Exponential backoff with full jitter (a random delay between half and all of the exponential step),
+ * never shorter than what the server asked for with Retry-After.
+ * @param attempt the attempt that just failed, 1-based
+ */
+export function backoffDelay(
+  attempt: number,
+  policy: RetryPolicy,
+  retryAfterMs?: number,
+  random: () => number = Math.random,
+): number {
+  const step = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempt - 1));
+  const jittered = step / 2 + random() * (step / 2);
+  return Math.max(Math.round(jittered), Math.min(retryAfterMs ?? 0, policy.maxElapsedMs));
+}
+
+/** Parses an HTTP Retry-After header (seconds or an HTTP date) into milliseconds. */
+export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | undefined {
+  const v = Array.isArray(value) ? value[0] : value;
+  if (!v) return undefined;
+  if (/^\d+(\.\d+)?$/.test(v.trim())) return Math.round(Number(v) * 1000);
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+export interface RetryHooks {
+  signal?: AbortSignal | undefined;
+  /** Called before each retry, with the error and the delay about to be waited. */
+  onRetry?: (error: RetryableError, attempt: number, delayMs: number) => void;
+  /** Called when the error says the token expired; the retry follows at once, without a delay. */
+  refreshToken?: (error: RetryableError) => Promise<void>;
+  random?: () => number;
+  now?: () => number;
+}
+
+/**
+ * Runs `fn` until it succeeds, throws something other than a {@link RetryableError}, or the policy's
+ * attempts or time run out (then the last RetryableError is thrown). Token-expired errors refresh the
+ * token and repeat, and count against the same budget.
+ */
+export async function withRetry<T>(
+  fn: (attempt: number) => Promise<T>,
+  policy: RetryPolicy,
+  hooks: RetryHooks = {},
+): Promise<T> {
+  const now = hooks.now ?? Date.now;
+  const started = now();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn(attempt);
+    } catch (error) {
+      if (!(error instanceof RetryableError) || error.outcomeUnknown) throw error;
+      if (attempt >= policy.maxAttempts) throw error;
+      if (error.tokenExpired && hooks.refreshToken) {
+        await hooks.refreshToken(error);
+        hooks.onRetry?.(error, attempt, 0);
+        continue;
+      }
+      const delay = backoffDelay(attempt, policy, error.retryAfterMs, hooks.random);
+      if (now() - started + delay > policy.maxElapsedMs) throw error;
+      hooks.onRetry?.(error, attempt, delay);
+      await sleep(delay, undefined, hooks.signal ? { signal: hooks.signal } : undefined);
+    }
+  }
+}

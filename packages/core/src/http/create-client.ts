@@ -1,0 +1,224 @@
+import got, { RequestError } from 'got';
+import type { Logger } from '../contracts/logger.js';
+import { ConnectorAuthError, RecordError, RetryableError } from '../errors/errors.js';
+import type { Limiter } from '../executor/limiter.js';
+import { parseRetryAfter, withRetry, type RetryPolicy } from '../executor/retry.js';
+import { parseJson } from './lossless-json.js';
+import { redact } from './redact.js';
+
+export interface HttpRequest {
+  method: 'GET' | 'POST';
+  /** Absolute URL. */
+  url: string;
+  /** Query parameters; `undefined` values are left out. Encoded once. */
+  query?: Record<string, string | number | boolean | undefined>;
+  json?: unknown;
+  /** A pre-serialised JSON body (lets callers write 19-digit ids as bare numbers). */
+  body?: string;
+  form?: Record<string, string>;
+  headers?: Record<string, string>;
+  /**
+   * Whether repeating the request is harmless. Defaults to true for GET, false for POST. A
+   * non-idempotent request that times out or loses its connection after sending is not repeated:
+   * it fails with `RetryableError({ outcomeUnknown: true })` and the caller finds out what happened.
+   */
+  idempotent?: boolean;
+  /** Whether to send the connection's token. @default true */
+  auth?: boolean;
+  /** Overrides the client's timeout. */
+  timeoutMs?: number;
+  /** Name of the call in logs and errors (`company/list`). */
+  name?: string;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  /** The raw body. */
+  text: string;
+  /** The body parsed losslessly, or `undefined` when it is not JSON. */
+  json: unknown;
+  contentType: string;
+}
+
+/** What a connector's classifier makes of an answer. */
+export type Classification =
+  | { kind: 'ok' }
+  | { kind: 'retry'; reason: string; message: string; retryAfterMs?: number }
+  | { kind: 'token_expired'; reason: string; message: string }
+  | { kind: 'record'; reason: string; message: string }
+  | { kind: 'auth'; reason: string; message: string; hint: string }
+  | { kind: 'fatal'; reason: string; message: string; hint?: string };
+
+export interface AuthProvider {
+  /** The current token (cached). */
+  token(): Promise<string>;
+  /** Replaces a refused token; concurrent callers share one refresh. */
+  refresh(stale: string): Promise<string>;
+  /** Adds the token to a request. */
+  apply(request: HttpRequest, token: string): HttpRequest;
+}
+
+export interface HttpClientOptions {
+  /** Connector id, used in error reasons (`okki`). */
+  system: string;
+  /** Display name in messages (`小满 OKKI`). */
+  label: string;
+  limiter: Limiter;
+  retry: RetryPolicy;
+  logger: Logger;
+  /** Values to redact from every error and log line. */
+  secrets: readonly string[];
+  /** @default 60000 */
+  timeoutMs?: number;
+  classify(response: HttpResponse, request: HttpRequest): Classification;
+  auth?: AuthProvider;
+}
+
+export interface HttpStats {
+  requests: number;
+  retries: number;
+  tokenRefreshes: number;
+}
+
+/**
+ * The one HTTP helper every connector's transport uses: the connection's limiter around every request,
+ * timeouts, lossless JSON, the connector's classification of answers, retries with backoff and
+ * Retry-After, a shared token refresh on token-expired answers, and secrets redacted from errors.
+ */
+export class HttpClient {
+  readonly stats: HttpStats = { requests: 0, retries: 0, tokenRefreshes: 0 };
+
+  constructor(readonly options: HttpClientOptions) {}
+
+  async request(request: HttpRequest, signal?: AbortSignal): Promise<HttpResponse> {
+    const { auth, retry, logger } = this.options;
+    let usedToken: string | undefined;
+    return withRetry(
+      async () => {
+        let req = request;
+        if (auth && request.auth !== false) {
+          usedToken = await auth.token();
+          req = auth.apply(request, usedToken);
+        }
+        return this.once(req, signal);
+      },
+      retry,
+      {
+        signal,
+        refreshToken: async () => {
+          if (!auth) return;
+          this.stats.tokenRefreshes++;
+          await auth.refresh(usedToken ?? '');
+        },
+        onRetry: (error, attempt, delayMs) => {
+          this.stats.retries++;
+          logger.debug(`${this.options.label} ${request.name ?? request.url}: retry ${attempt} in ${delayMs} ms`, {
+            reason: error.reason,
+            message: error.message,
+          });
+        },
+      },
+    );
+  }
+
+  /** One attempt: limiter, HTTP, classification. Throws qiao errors. */
+  private async once(request: HttpRequest, signal?: AbortSignal): Promise<HttpResponse> {
+    const { system, label, limiter, secrets } = this.options;
+    const name = request.name ?? new URL(request.url).pathname;
+    const idempotent = request.idempotent ?? request.method === 'GET';
+    const url = withQuery(request.url, request.query);
+    let response: HttpResponse;
+    try {
+      response = await limiter.schedule(async () => {
+        this.stats.requests++;
+        const res = await got(url, {
+          method: request.method,
+          headers: {
+            ...(request.json !== undefined || request.body !== undefined ? { 'content-type': 'application/json; charset=utf-8' } : {}),
+            ...request.headers,
+          },
+          body: request.body ?? (request.json !== undefined ? JSON.stringify(request.json) : undefined),
+          form: request.form,
+          timeout: { request: request.timeoutMs ?? this.options.timeoutMs ?? 60_000 },
+          retry: { limit: 0 },
+          throwHttpErrors: false,
+          followRedirect: false,
+          responseType: 'text',
+          ...(signal ? { signal } : {}),
+        });
+        const contentType = String(res.headers['content-type'] ?? '');
+        return {
+          status: res.statusCode,
+          headers: res.headers,
+          text: res.body,
+          json: tryParse(res.body),
+          contentType,
+        };
+      }, signal);
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      const code = error instanceof RequestError ? error.code : undefined;
+      const neverSent = code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN';
+      const message = redact(`${label} ${name}: ${code ?? ''} ${(error as Error).message}`.replace(/\s+/g, ' '), secrets);
+      throw new RetryableError(message, {
+        system,
+        reason: `${system}.network`,
+        cause: error,
+        outcomeUnknown: !idempotent && !neverSent,
+        hint: `check that ${label} is reachable (${new URL(request.url).origin})`,
+      });
+    }
+    const verdict = this.options.classify(response, request);
+    const msg = (m: string) => redact(`${label} ${name}: ${m}`, secrets);
+    switch (verdict.kind) {
+      case 'ok':
+        return response;
+      case 'retry':
+        throw new RetryableError(msg(verdict.message), {
+          system,
+          reason: verdict.reason,
+          retryAfterMs: verdict.retryAfterMs ?? parseRetryAfter(response.headers['retry-after']),
+          // A 5xx to a non-idempotent write may have been applied before the server failed.
+          outcomeUnknown: !idempotent && response.status >= 500,
+        });
+      case 'token_expired':
+        throw new RetryableError(msg(verdict.message), { system, reason: verdict.reason, tokenExpired: true });
+      case 'record':
+        throw new RecordError(msg(verdict.message), { system, reason: verdict.reason });
+      case 'auth':
+        throw new ConnectorAuthError(msg(verdict.message), { system, reason: verdict.reason, hint: verdict.hint });
+      case 'fatal':
+        throw new ConnectorAuthError(msg(verdict.message), {
+          system,
+          reason: verdict.reason,
+          hint: verdict.hint ?? `check the ${label} connection settings`,
+        });
+    }
+  }
+}
+
+export function createHttpClient(options: HttpClientOptions): HttpClient {
+  return new HttpClient(options);
+}
+
+function withQuery(url: string, query: HttpRequest['query']): string {
+  if (!query) return url;
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(query)) {
+    if (v === undefined) continue;
+    parts.push(`${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`);
+  }
+  if (parts.length === 0) return url;
+  return url + (url.includes('?') ? '&' : '?') + parts.join('&');
+}
+
+function tryParse(text: string): unknown {
+  const t = text.trimStart();
+  if (!(t.startsWith('{') || t.startsWith('['))) return undefined;
+  try {
+    return parseJson(text);
+  } catch {
+    return undefined;
+  }
+}

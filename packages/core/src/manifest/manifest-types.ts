@@ -1,0 +1,60 @@
+import type { Limits } from '../executor/limiter.js';
+
+/** A JSON Schema (2020-12) with qiao's annotations: `title` is the field label, `x-secret` marks secrets. */
+export type JsonSchema = {
+  type?: string | string[];
+  title?: string;
+  description?: string;
+  default?: unknown;
+  examples?: unknown[];
+  properties?: Record<string, JsonSchema>;
+  items?: JsonSchema;
+  required?: string[];
+  enum?: unknown[];
+  'x-secret'?: boolean;
+  [keyword: string]: unknown;
+};
+
+/** A source stream (API asset, read side). */
+export interface StreamManifest {
+  id: string;
+  /** The platform's name for it, e.g. 客户列表查询(更新列表). */
+  label: string;
+  description?: string;
+  api: string;
+  method: 'GET' | 'POST';
+  /** Request params; `title` = 字段名称, `default` = 配置值. */
+  params: JsonSchema;
+  primaryKey: string;
+  /** Cursor field for incremental reads. */
+  cursor?: { field: string; format: string; timezone?: string };
+  /** Per-record detail call (the platform's info_api / info_key). */
+  detail?: { api: string; key: string; label?: string };
+  /** One record as the stream yields it (list row merged with detail). */
+  record: JsonSchema;
+}
+
+/** A target operation (API asset, write side). */
+export interface OperationManifest {
+  id: string;
+  label: string;
+  description?: string;
+  api: string;
+  method: 'GET' | 'POST';
+  /** The payload the operation takes; mapped payloads are validated against it. */
+  input: JsonSchema;
+  /** How the operation decides insert vs update. */
+  upsert?: { key: string; lookup: string };
+}
+
+export interface ConnectorManifest {
+  id: string;
+  name: string;
+  version: string;
+  description?: string;
+  /** Connection settings; secret fields carry `"x-secret": true`. */
+  connection: JsonSchema;
+  limits: Limits;
+  streams: StreamManifest[];
+  operations: OperationManifest[];
+}
