@@ -1,1 +1,2 @@
-export {};
+export * from './memory-connector.js';
+export * from './connector-contract.js';

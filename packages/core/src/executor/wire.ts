@@ -1,0 +1,96 @@
+import { container as rootContainer, type DependencyContainer } from 'tsyringe';
+import { ConnectionCheckToken, ConnectionToken, type ConnectionCheck, type ConnectionContext } from '../contracts/connector-plugin.js';
+import { silentLogger, type Logger } from '../contracts/logger.js';
+import { sourceToken, type Source } from '../contracts/source.js';
+import type { RunReport, StateStore } from '../contracts/state-store.js';
+import { targetToken, type Target } from '../contracts/target.js';
+import { redactingLogger } from '../http/redact.js';
+import type { LoadedScheme, ResolvedEndpoint } from '../scheme/load-scheme.js';
+import { Limiter } from './limiter.js';
+import { defaultRetryPolicy, type RetryPolicy } from './retry.js';
+import { runScheme, type RunSchemeOptions } from './run-scheme.js';
+
+export interface WireOptions {
+  logger?: Logger;
+  retry?: RetryPolicy;
+}
+
+/** A connection of a scheme, registered in its own child container. */
+export interface WiredEndpoint {
+  container: DependencyContainer;
+  context: ConnectionContext;
+  limiter: Limiter;
+  check(): Promise<string>;
+}
+
+/** Registers a connector for one connection: a child container holding its ConnectionContext and limiter. */
+export function wireEndpoint(endpoint: ResolvedEndpoint, options: WireOptions = {}): WiredEndpoint {
+  const limiter = new Limiter(endpoint.limits);
+  const context: ConnectionContext = {
+    connector: endpoint.manifest.id,
+    config: endpoint.connection,
+    limiter,
+    retry: options.retry ?? defaultRetryPolicy,
+    logger: redactingLogger(options.logger ?? silentLogger, endpoint.secrets),
+    secrets: endpoint.secrets,
+  };
+  const container = rootContainer.createChildContainer();
+  container.register(ConnectionToken, { useValue: context });
+  endpoint.plugin.register(container);
+  return {
+    container,
+    context,
+    limiter,
+    check: () => {
+      if (!container.isRegistered(ConnectionCheckToken)) return Promise.resolve(`${endpoint.manifest.name}: no connection check`);
+      return container.resolve<ConnectionCheck>(ConnectionCheckToken).check();
+    },
+  };
+}
+
+export interface WiredScheme {
+  source: Source;
+  target: Target;
+  sourceEndpoint: WiredEndpoint;
+  targetEndpoint: WiredEndpoint;
+}
+
+/** Builds the source and target of a loaded scheme. */
+export function wireScheme(loaded: LoadedScheme, options: WireOptions = {}): WiredScheme {
+  const sourceEndpoint = wireEndpoint(loaded.source, options);
+  const targetEndpoint = wireEndpoint(loaded.target, options);
+  return {
+    sourceEndpoint,
+    targetEndpoint,
+    source: sourceEndpoint.container.resolve(sourceToken(loaded.source.stream.id)),
+    target: targetEndpoint.container.resolve(targetToken(loaded.target.operation.id)),
+  };
+}
+
+export type RunLoadedOptions = Omit<
+  RunSchemeOptions,
+  'scheme' | 'stream' | 'source' | 'mapper' | 'target' | 'store' | 'checkPayload' | 'params' | 'detail' | 'incremental' | 'lookbackMs'
+> &
+  WireOptions & { wired?: WiredScheme };
+
+/** Runs a loaded scheme against a state store. */
+export async function runLoadedScheme(loaded: LoadedScheme, store: StateStore, options: RunLoadedOptions = {}): Promise<RunReport> {
+  const wired = options.wired ?? wireScheme(loaded, options);
+  const logger = redactingLogger(options.logger ?? silentLogger, loaded.secrets);
+  return runScheme({
+    ...options,
+    logger,
+    scheme: loaded.scheme.id,
+    stream: loaded.source.stream.id,
+    source: wired.source,
+    target: wired.target,
+    mapper: loaded.mapper,
+    store,
+    checkPayload: loaded.checkPayload,
+    params: loaded.source.params,
+    detail: loaded.source.detail,
+    incremental: loaded.source.incremental,
+    lookbackMs: loaded.source.lookbackMs,
+    concurrency: options.concurrency ?? wired.targetEndpoint.limiter.limits.concurrency,
+  });
+}

@@ -1,0 +1,99 @@
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import formatsModule from 'ajv-formats';
+import type { Problem } from '../errors/errors.js';
+
+const addFormats = formatsModule.default;
+
+/** An ajv instance for qiao's schemas: 2020-12, all errors, qiao's annotation keywords allowed. */
+export function createAjv(options: { useDefaults?: boolean; coerceTypes?: boolean } = {}): Ajv2020 {
+  const ajv = new Ajv2020({
+    allErrors: true,
+    strict: false,
+    useDefaults: options.useDefaults ?? false,
+    coerceTypes: options.coerceTypes ?? false,
+  });
+  addFormats(ajv);
+  ajv.addKeyword({ keyword: 'x-secret', schemaType: 'boolean' });
+  ajv.addKeyword({ keyword: 'x-label', schemaType: 'string' });
+  return ajv;
+}
+
+/** Turns ajv errors into qiao problems (file, JSON pointer, expected, found, hint). */
+export function problemsFromAjv(
+  errors: ErrorObject[] | null | undefined,
+  file: string,
+  data: unknown,
+  basePointer = '',
+  hintFor?: (e: ErrorObject) => string | undefined,
+): Problem[] {
+  if (!errors) return [];
+  const out: Problem[] = [];
+  const seen = new Set<string>();
+  for (const e of errors) {
+    // anyOf/oneOf umbrella errors repeat what their branches say; keep them only if alone.
+    if ((e.keyword === 'anyOf' || e.keyword === 'oneOf') && errors.length > 1) continue;
+    let pointer = basePointer + e.instancePath;
+    let expected: string;
+    let found: string | undefined;
+    const value = valueAt(data, e.instancePath);
+    switch (e.keyword) {
+      case 'required':
+        pointer += `/${String(e.params.missingProperty)}`;
+        expected = `the property "${String(e.params.missingProperty)}"`;
+        found = 'nothing';
+        break;
+      case 'additionalProperties':
+        pointer += `/${String(e.params.additionalProperty)}`;
+        expected = `no property "${String(e.params.additionalProperty)}" (not a known field)`;
+        found = describe(valueAt(data, `${e.instancePath}/${String(e.params.additionalProperty)}`));
+        break;
+      case 'type':
+        expected = `a value of type ${String(e.params.type)}`;
+        found = describe(value);
+        break;
+      case 'enum':
+        expected = `one of ${(e.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+        found = describe(value);
+        break;
+      case 'const':
+        expected = `${JSON.stringify(e.params.allowedValue)}`;
+        found = describe(value);
+        break;
+      default:
+        expected = `a value that ${e.message ?? e.keyword}`;
+        found = describe(value);
+    }
+    const key = `${pointer}|${expected}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const hint = hintFor?.(e);
+    out.push({ file, pointer, expected, ...(found !== undefined ? { found } : {}), ...(hint ? { hint } : {}) });
+  }
+  return out;
+}
+
+export function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  if (typeof value === 'object') return 'an object';
+  if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 60 ? value.slice(0, 57) + '...' : value)}`;
+  return `${typeof value} ${String(value)}`;
+}
+
+export function valueAt(data: unknown, pointer: string): unknown {
+  if (!pointer) return data;
+  let cur: unknown = data;
+  for (const raw of pointer.split('/').slice(1)) {
+    const part = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  return cur;
+}
+
+export function pointerEscape(segment: string): string {
+  return segment.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+export type { ValidateFunction };

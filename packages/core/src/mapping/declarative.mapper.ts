@@ -1,0 +1,161 @@
+import jsonata from 'jsonata';
+import type { Mapper } from '../contracts/mapper.js';
+import type { SourceRecord } from '../contracts/source.js';
+import type { TargetPayload } from '../contracts/target.js';
+import { RecordError, type Problem } from '../errors/errors.js';
+import { pointerEscape } from '../manifest/ajv.js';
+
+/** A mapping entry: a JSONata expression over the source record, or a literal. */
+export type MappingValue = string | { value: unknown } | number | boolean;
+
+/** Target path (dotted, `name.zh_CN`) → expression or literal. */
+export type MappingSpec = Record<string, MappingValue>;
+
+interface CompiledField {
+  target: string;
+  path: string[];
+  source: string;
+  evaluate: (data: Record<string, unknown>) => unknown | Promise<unknown>;
+}
+
+/**
+ * The declarative mapper: each key is a target path, each value a JSONata expression evaluated over the
+ * source record's data (or `{ value: literal }`). An empty result (no match) leaves the field out.
+ * Expressions compile once; an evaluation error is a {@link RecordError} for that record.
+ */
+export class DeclarativeMapper implements Mapper {
+  private constructor(private readonly fields: CompiledField[]) {}
+
+  /** Compiles a mapping; problems carry the file and the JSON pointer of the bad entry. */
+  static compile(spec: MappingSpec, file = 'mapping', basePointer = '/mapping'): { mapper: DeclarativeMapper; problems: Problem[] } {
+    const problems: Problem[] = [];
+    const fields: CompiledField[] = [];
+    for (const [target, value] of Object.entries(spec)) {
+      const pointer = `${basePointer}/${pointerEscape(target)}`;
+      const path = target.split('.');
+      if (path.some((p) => p === '')) {
+        problems.push({ file, pointer, expected: 'a dotted target path such as name.zh_CN', found: JSON.stringify(target) });
+        continue;
+      }
+      if (typeof value === 'number' || typeof value === 'boolean') {
+        fields.push({ target, path, source: JSON.stringify(value), evaluate: () => value });
+        continue;
+      }
+      if (value !== null && typeof value === 'object' && 'value' in value) {
+        const literal = (value as { value: unknown }).value;
+        fields.push({ target, path, source: JSON.stringify(literal), evaluate: () => literal });
+        continue;
+      }
+      if (typeof value !== 'string') {
+        problems.push({
+          file,
+          pointer,
+          expected: 'a JSONata expression (string) or { value: literal }',
+          found: value === null ? 'null' : typeof value,
+          hint: 'write a literal as { value: ... }',
+        });
+        continue;
+      }
+      try {
+        fields.push({ target, path, source: value, evaluate: compileExpression(value) });
+      } catch (e) {
+        const err = e as { message?: string; position?: number; token?: string };
+        problems.push({
+          file,
+          pointer,
+          expected: 'a valid JSONata expression',
+          found: `${JSON.stringify(value)} (${err.message ?? String(e)}${err.position !== undefined ? ` at character ${err.position}` : ''})`,
+          hint: 'see https://docs.jsonata.org; quote literal text as "text" or use { value: ... }',
+        });
+      }
+    }
+    return { mapper: new DeclarativeMapper(fields), problems };
+  }
+
+  /** Target paths this mapper writes. */
+  get targets(): string[] {
+    return this.fields.map((f) => f.target);
+  }
+
+  async map(record: SourceRecord): Promise<TargetPayload> {
+    const out: TargetPayload = {};
+    for (const f of this.fields) {
+      let result: unknown;
+      try {
+        result = f.evaluate(record.data);
+        if (result instanceof Promise) result = await result;
+      } catch (e) {
+        throw new RecordError(`mapping ${f.target} = ${f.source} failed for record ${record.key}: ${(e as Error).message}`, {
+          reason: 'mapping.error',
+          cause: e,
+          hint: `fix the expression for ${f.target} in the scheme's mapping block`,
+        });
+      }
+      if (result === undefined) continue;
+      if (typeof result === 'function') {
+        throw new RecordError(`mapping ${f.target} = ${f.source} gave a function, not a value (record ${record.key})`, {
+          reason: 'mapping.error',
+        });
+      }
+      setPath(out, f.path, normalise(result));
+    }
+    return out;
+  }
+}
+
+/** JSONata sequences carry a marker property; payloads get plain arrays. */
+function normalise(v: unknown): unknown {
+  if (Array.isArray(v)) return Array.from(v, normalise);
+  return v;
+}
+
+function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
+  let cur = target;
+  for (let i = 0; i < path.length - 1; i++) {
+    const k = path[i]!;
+    const next = cur[k];
+    if (next === null || typeof next !== 'object' || Array.isArray(next)) {
+      const created: Record<string, unknown> = {};
+      cur[k] = created;
+      cur = created;
+    } else {
+      cur = next as Record<string, unknown>;
+    }
+  }
+  cur[path[path.length - 1]!] = value;
+}
+
+type Ast = { type: string; value?: unknown; steps?: Ast[]; [k: string]: unknown };
+
+/**
+ * Compiles an expression. Plain field paths (`name`, `a.b`) over objects are read directly, which is
+ * what JSONata would return for them, without its evaluator; anything else (or a path that meets an
+ * array on the way) goes through JSONata.
+ */
+function compileExpression(source: string): (data: Record<string, unknown>) => unknown {
+  const expr = jsonata(source);
+  const ast = expr.ast() as Ast;
+  const slow = (data: Record<string, unknown>) => expr.evaluate(data);
+  if (ast.type === 'string' || ast.type === 'number') {
+    const v = ast.value;
+    return () => v;
+  }
+  if (ast.type === 'path' && ast.steps?.every(isPlainName)) {
+    const names = ast.steps.map((s) => String(s.value));
+    return (data) => {
+      let cur: unknown = data;
+      for (const n of names) {
+        if (cur === null || typeof cur !== 'object') return undefined;
+        if (Array.isArray(cur)) return slow(data);
+        cur = (cur as Record<string, unknown>)[n];
+      }
+      if (Array.isArray(cur)) return slow(data);
+      return cur;
+    };
+  }
+  return slow;
+}
+
+function isPlainName(step: Ast): boolean {
+  return step.type === 'name' && Object.keys(step).every((k) => k === 'type' || k === 'value' || k === 'position');
+}

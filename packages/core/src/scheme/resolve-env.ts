@@ -1,0 +1,61 @@
+import type { Problem } from '../errors/errors.js';
+import { pointerEscape } from '../manifest/ajv.js';
+
+const PLACEHOLDER = /\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
+/** Whether a string holds an `${env:…}` placeholder. */
+export function hasEnvPlaceholder(value: string): boolean {
+  PLACEHOLDER.lastIndex = 0;
+  return PLACEHOLDER.test(value);
+}
+
+/**
+ * Resolves `${env:NAME}` and `${env:NAME:-default}` in every string of a parsed document. A missing
+ * variable without a default is a problem naming it and where it is used.
+ */
+export function resolveEnv(
+  doc: unknown,
+  env: Record<string, string | undefined>,
+  file: string,
+): { value: unknown; problems: Problem[] } {
+  const problems: Problem[] = [];
+  const missing = new Set<string>();
+  const walk = (node: unknown, pointer: string): unknown => {
+    if (typeof node === 'string') {
+      return node.replace(PLACEHOLDER, (_m, name: string, fallback: string | undefined) => {
+        const v = env[name];
+        if (v !== undefined && v !== '') return v;
+        if (fallback !== undefined) return fallback;
+        if (!missing.has(`${name}@${pointer}`)) {
+          missing.add(`${name}@${pointer}`);
+          problems.push({
+            file,
+            pointer,
+            expected: `the environment variable ${name} to be set`,
+            found: 'it unset',
+            hint: `export ${name}=… (or write \${env:${name}:-default} in the scheme)`,
+          });
+        }
+        return '';
+      });
+    }
+    if (Array.isArray(node)) return node.map((v, i) => walk(v, `${pointer}/${i}`));
+    if (node !== null && typeof node === 'object') {
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(node)) out[k] = walk(v, `${pointer}/${pointerEscape(k)}`);
+      return out;
+    }
+    return node;
+  };
+  return { value: walk(doc, ''), problems };
+}
+
+/** Parses a duration: a number of milliseconds, or `30s`, `10m`, `2h`, `1d`. */
+export function parseDuration(value: string | number): number | undefined {
+  if (typeof value === 'number') return value >= 0 ? value : undefined;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(value);
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? 'ms') as 'ms'];
+  return n * unit;
+}

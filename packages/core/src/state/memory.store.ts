@@ -1,0 +1,199 @@
+import type {
+  Completion,
+  Delivered,
+  EnqueueItem,
+  ErrorGroup,
+  Failure,
+  QueueItem,
+  QueueStatus,
+  RunLock,
+  RunReport,
+  StateStore,
+} from '../contracts/state-store.js';
+import { lockHeldError } from './lock-error.js';
+
+interface SchemeState {
+  cursors: Map<string, string>;
+  delivered: Map<string, Delivered>;
+  queue: Map<string, QueueItem>; // by key
+  byId: Map<number, QueueItem>;
+  runs: RunReport[];
+  locked: boolean;
+}
+
+/**
+ * A {@link StateStore} in memory, with the same semantics as the SQLite store. For tests and for
+ * measuring the engine without storage; nothing survives the process.
+ */
+export class MemoryStateStore implements StateStore {
+  private readonly states = new Map<string, SchemeState>();
+  private nextId = 1;
+
+  private s(scheme: string): SchemeState {
+    let st = this.states.get(scheme);
+    if (!st) {
+      st = { cursors: new Map(), delivered: new Map(), queue: new Map(), byId: new Map(), runs: [], locked: false };
+      this.states.set(scheme, st);
+    }
+    return st;
+  }
+
+  async lock(scheme: string): Promise<RunLock> {
+    const st = this.s(scheme);
+    if (st.locked) throw lockHeldError(scheme, 'memory', { pid: process.pid, host: 'memory', acquired_at: '' });
+    st.locked = true;
+    return { release: () => void (st.locked = false) };
+  }
+
+  getCursor(scheme: string, stream: string): string | undefined {
+    return this.s(scheme).cursors.get(stream);
+  }
+
+  setCursor(scheme: string, stream: string, value: string): void {
+    this.s(scheme).cursors.set(stream, value);
+  }
+
+  delivered(scheme: string, keys: string[]): Map<string, Delivered> {
+    const st = this.s(scheme);
+    const out = new Map<string, Delivered>();
+    for (const k of keys) {
+      const d = st.delivered.get(k);
+      if (d) out.set(k, d);
+    }
+    return out;
+  }
+
+  enqueue(scheme: string, runId: string, items: EnqueueItem[]): void {
+    const st = this.s(scheme);
+    const now = new Date().toISOString();
+    for (const it of items) {
+      const existing = st.queue.get(it.key);
+      const status: QueueStatus = existing?.status === 'in-flight' ? 'in-flight' : it.dead ? 'dead' : 'pending';
+      const item: QueueItem = {
+        id: existing?.id ?? this.nextId++,
+        key: it.key,
+        payload: it.payload,
+        source: it.source ?? null,
+        fingerprint: it.fingerprint,
+        cursor: it.cursor ?? null,
+        status,
+        attempts: existing?.status === 'in-flight' ? existing.attempts : 0,
+        maybeWritten: existing?.maybeWritten ?? false,
+        lastErrorCode: it.dead?.code ?? null,
+        lastErrorMessage: it.dead?.message ?? null,
+        runId,
+        createdAt: existing?.createdAt ?? now,
+        updatedAt: now,
+      };
+      st.queue.set(it.key, item);
+      st.byId.set(item.id, item);
+    }
+  }
+
+  claim(scheme: string, limit: number): QueueItem[] {
+    const out: QueueItem[] = [];
+    for (const item of this.s(scheme).byId.values()) {
+      if (out.length >= limit) break;
+      if (item.status !== 'pending') continue;
+      item.status = 'in-flight';
+      item.attempts++;
+      out.push({ ...item });
+    }
+    return out;
+  }
+
+  complete(scheme: string, completions: Completion[]): void {
+    const st = this.s(scheme);
+    for (const c of completions) {
+      const item = st.byId.get(c.id);
+      if (item) {
+        item.status = item.fingerprint === c.fingerprint ? 'done' : 'pending';
+        item.maybeWritten = false;
+        item.lastErrorCode = null;
+        item.lastErrorMessage = null;
+      }
+      const prev = st.delivered.get(c.key);
+      st.delivered.set(c.key, { key: c.key, fingerprint: c.fingerprint, targetId: c.targetId ?? prev?.targetId ?? null });
+    }
+  }
+
+  fail(scheme: string, failures: Failure[]): void {
+    const st = this.s(scheme);
+    for (const f of failures) {
+      const item = st.byId.get(f.id);
+      if (!item) continue;
+      item.status = f.dead ? 'dead' : 'pending';
+      item.lastErrorCode = f.code;
+      item.lastErrorMessage = f.message;
+      if (f.maybeWritten) item.maybeWritten = true;
+    }
+  }
+
+  recoverInFlight(scheme: string): number {
+    let n = 0;
+    for (const item of this.s(scheme).byId.values()) {
+      if (item.status === 'in-flight') {
+        item.status = 'pending';
+        item.maybeWritten = true;
+        n++;
+      }
+    }
+    return n;
+  }
+
+  counts(scheme: string): Record<QueueStatus, number> {
+    const out: Record<QueueStatus, number> = { pending: 0, 'in-flight': 0, done: 0, dead: 0 };
+    for (const item of this.s(scheme).byId.values()) out[item.status]++;
+    return out;
+  }
+
+  list(scheme: string, options: { status?: QueueStatus; limit?: number; offset?: number } = {}): QueueItem[] {
+    const all = [...this.s(scheme).byId.values()].filter((i) => !options.status || i.status === options.status);
+    const offset = options.offset ?? 0;
+    return all.slice(offset, offset + (options.limit ?? 100)).map((i) => ({ ...i }));
+  }
+
+  requeueDead(scheme: string, ids?: number[]): number {
+    let n = 0;
+    for (const item of this.s(scheme).byId.values()) {
+      if (item.status === 'dead' && (!ids || ids.includes(item.id))) {
+        item.status = 'pending';
+        item.attempts = 0;
+        n++;
+      }
+    }
+    return n;
+  }
+
+  deadGroups(scheme: string): ErrorGroup[] {
+    const groups = new Map<string, ErrorGroup>();
+    for (const item of this.s(scheme).byId.values()) {
+      if (item.status !== 'dead') continue;
+      const code = item.lastErrorCode ?? 'unknown';
+      const g = groups.get(code) ?? { code, message: item.lastErrorMessage ?? '', count: 0 };
+      g.count++;
+      groups.set(code, g);
+    }
+    return [...groups.values()].sort((a, b) => b.count - a.count);
+  }
+
+  startRun(scheme: string, report: RunReport): void {
+    this.s(scheme).runs.push(structuredClone(report));
+  }
+
+  finishRun(scheme: string, report: RunReport): void {
+    const runs = this.s(scheme).runs;
+    const i = runs.findIndex((r) => r.runId === report.runId);
+    if (i >= 0) runs[i] = structuredClone(report);
+  }
+
+  runs(scheme: string, limit = 20): RunReport[] {
+    return [...this.s(scheme).runs].reverse().slice(0, limit);
+  }
+
+  schemes(): string[] {
+    return [...this.states.keys()].sort();
+  }
+
+  close(): void {}
+}
