@@ -25,3 +25,4 @@ export * from './http/lossless-json.js';
 export * from './http/redact.js';
 export * from './http/token-cache.js';
 export * from './http/create-client.js';
+export * from './executor/preview.js';

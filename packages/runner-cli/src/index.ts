@@ -1,1 +1,2 @@
-export {};
+export { connectorResolver, allConnectors } from './lib/resolver.js';
+export { diagnose } from './lib/diagnose.js';

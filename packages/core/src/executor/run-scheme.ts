@@ -59,7 +59,7 @@ export interface RunSchemeOptions {
   logger?: Logger;
   onProgress?: (progress: Progress) => void;
   /** Diagnosis of an error reason, shown as the report's hint. */
-  hintFor?: (reason: string) => string | undefined;
+  hintFor?: (reason: string, message: string) => string | undefined;
   runId?: string;
 }
 
@@ -95,7 +95,7 @@ export async function runScheme(o: RunSchemeOptions): Promise<RunReport> {
   const note = (groups: Map<string, ErrorGroup>, code: string, message: string, hint?: string) => {
     const g = groups.get(code);
     if (g) g.count++;
-    else groups.set(code, { code, message, count: 1, hint: hint ?? o.hintFor?.(code) });
+    else groups.set(code, { code, message, count: 1, hint: o.hintFor?.(code, message) ?? hint });
   };
 
   const lock = await store.lock(scheme, { wait: o.waitForLock ?? false, ...(o.signal ? { signal: o.signal } : {}) });

@@ -1,0 +1,82 @@
+import { Args, Flags } from '@oclif/core';
+import { SchemeError, closest, type JsonSchema } from '@qiao/core';
+import { QiaoCommand } from '../../lib/base-command.js';
+import { out, printJson, table } from '../../lib/output.js';
+import { allConnectors } from '../../lib/resolver.js';
+
+export default class ConnectorsDescribe extends QiaoCommand {
+  static override summary = "Show a connector's connection settings, streams and operations, field by field.";
+  static override description = 'Renders the manifest like an integration platform\'s API page: field | label | type | default.';
+  static override examples = ['<%= config.bin %> connectors describe okki', '<%= config.bin %> connectors describe yonbip --json'];
+  static override args = { id: Args.string({ description: 'connector id', required: true }) };
+  static override flags = { json: Flags.boolean({ description: 'print the manifest as JSON' }) };
+
+  async run(): Promise<void> {
+    const { args, flags } = await this.parse(ConnectorsDescribe);
+    const plugins = await allConnectors();
+    const plugin = plugins.find((p) => p.manifest.id === args.id);
+    if (!plugin) {
+      const known = plugins.map((p) => p.manifest.id);
+      const guess = closest(args.id, known);
+      throw new SchemeError([
+        {
+          file: 'argument id',
+          pointer: '',
+          expected: `a known connector (${known.join(', ')})`,
+          found: JSON.stringify(args.id),
+          hint: guess ? `did you mean ${guess}?` : 'see `qiao connectors`',
+        },
+      ]);
+    }
+    const m = plugin.manifest;
+    if (flags.json) return printJson(m);
+    out(`${m.name} (${m.id} ${m.version})${m.description ? `\n${m.description}` : ''}`);
+    out(`\nConnection 连接配置\n${fields(m.connection)}`);
+    const l = m.limits;
+    out(`\nDefault limits: ${l.requestsPerSecond ? `${l.requestsPerSecond} requests/s` : l.requestsPerMinute ? `${l.requestsPerMinute} requests/min` : 'no rate limit'}, concurrency ${l.concurrency ?? 4}`);
+    for (const s of m.streams) {
+      out(`\nStream ${s.id} — ${s.label}\n  ${s.method} ${s.api}   primary key: ${s.primaryKey}${s.cursor ? `   cursor: ${s.cursor.field} (${s.cursor.format}${s.cursor.timezone ? ` ${s.cursor.timezone}` : ''})` : ''}`);
+      if (s.detail) out(`  detail: ${s.detail.api} by ${s.detail.key}${s.detail.label ? ` (${s.detail.label})` : ''}`);
+      out(`\n  请求参数 Params\n${indent(fields(s.params))}`);
+      out(`\n  响应参数 Record\n${indent(fields(s.record))}`);
+    }
+    for (const o of m.operations) {
+      out(`\nOperation ${o.id} — ${o.label}\n  ${o.method} ${o.api}${o.upsert ? `   upsert by ${o.upsert.key} (lookup ${o.upsert.lookup})` : ''}`);
+      out(`\n  请求参数 Input\n${indent(fields(o.input))}`);
+    }
+  }
+}
+
+function indent(s: string): string {
+  return s
+    .split('\n')
+    .map((l) => '  ' + l)
+    .join('\n');
+}
+
+function typeOf(s: JsonSchema): string {
+  if (Array.isArray(s.type)) return s.type.join('|');
+  if (s.type) return s.type === 'array' && s.items?.type ? `${String(s.items.type)}[]` : s.type;
+  if (s.enum) return 'enum';
+  if (s.anyOf || s.oneOf) return ((s.anyOf ?? s.oneOf) as JsonSchema[]).map(typeOf).join('|');
+  return 'any';
+}
+
+/** field | label | type | default rows, nested objects one level down as `parent.child`. */
+function fields(schema: JsonSchema): string {
+  const rows: string[][] = [];
+  const required = new Set(schema.required ?? []);
+  const walk = (props: Record<string, JsonSchema>, prefix: string, req: Set<string>) => {
+    for (const [k, s] of Object.entries(props)) {
+      const name = prefix + k + (req.has(k) ? ' *' : '');
+      const flags = [s['x-secret'] ? 'secret' : '', s.enum ? `one of ${s.enum.map((v) => JSON.stringify(v)).join(' ')}` : ''].filter(Boolean).join(', ');
+      const def = s.default !== undefined ? JSON.stringify(s.default) : s.examples?.length ? `e.g. ${JSON.stringify(s.examples[0])}` : '';
+      rows.push([name, s.title ?? '', typeOf(s) + (flags ? ` (${flags})` : ''), def]);
+      if (s.properties && !prefix) walk(s.properties, `${k}.`, new Set(s.required ?? []));
+      if (s.type === 'array' && s.items?.properties && !prefix) walk(s.items.properties, `${k}[].`, new Set(s.items.required ?? []));
+    }
+  };
+  walk(schema.properties ?? {}, '', required);
+  if (rows.length === 0) return '  (none)';
+  return table(['字段 field', '字段名称 label', '类型 type', '配置值 default'], rows);
+}

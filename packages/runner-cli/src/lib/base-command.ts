@@ -1,0 +1,57 @@
+import { Command, Flags } from '@oclif/core';
+import { ConnectorAuthError, ExitCode, isQiaoError, RetryableError, SchemeError, formatProblem, redact } from '@qiao/core';
+import { color, err } from './output.js';
+
+/** Secrets found while a command ran, removed from any error it prints. */
+export const knownSecrets: string[] = [];
+
+/**
+ * Base of every qiao command: `--debug`, and errors turned into clear messages with exit codes
+ * (2 invalid input, 3 fatal) and no stack trace unless `--debug` is given.
+ */
+export abstract class QiaoCommand extends Command {
+  static override baseFlags = {
+    debug: Flags.boolean({ description: 'show debug logs and stack traces', default: false, helpGroup: 'GLOBAL' }),
+  };
+
+  protected get debugMode(): boolean {
+    return this.argv.includes('--debug');
+  }
+
+  protected override async catch(error: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
+    if (error.oclif?.exit !== undefined && !(isQiaoError(error))) {
+      // oclif's own exits and flag/argument parse errors: their messages are already clear
+      if (error.message && !error.message.startsWith('EEXIT')) {
+        err(color.red('Error: ') + error.message.replace(/\n\s*See more help with --help$/, ''));
+        err(`  hint: see \`qiao ${this.id?.replace(/:/g, ' ') ?? ''} --help\``);
+        this.exit(ExitCode.invalidInput);
+      }
+      throw error;
+    }
+    const code = exitCodeOf(error);
+    err(renderError(error, this.debugMode));
+    this.exit(code);
+  }
+}
+
+export function exitCodeOf(error: unknown): number {
+  if (error instanceof SchemeError) return ExitCode.invalidInput;
+  return ExitCode.fatal;
+}
+
+/** A user-facing rendering of any error: what failed, where, and what to do. */
+export function renderError(error: unknown, debug: boolean): string {
+  const e = error as Error;
+  let text: string;
+  if (error instanceof SchemeError) {
+    text = `${color.red('Error:')} ${error.problems.length === 1 ? '1 problem' : `${error.problems.length} problems`}\n` + error.problems.map((p) => '  ' + formatProblem(p)).join('\n');
+  } else if (error instanceof ConnectorAuthError || error instanceof RetryableError) {
+    text = `${color.red('Error:')} ${e.message}${error.hint ? `\n  hint: ${error.hint}` : ''}`;
+  } else if (isQiaoError(error)) {
+    text = `${color.red('Error:')} ${e.message}${error.hint ? `\n  hint: ${error.hint}` : ''}`;
+  } else {
+    text = `${color.red('Error:')} ${e?.message ?? String(error)}\n  hint: this looks like a bug in qiao; run again with --debug and report it`;
+  }
+  if (debug && e?.stack) text += `\n${color.dim(e.stack)}`;
+  return redact(text, knownSecrets);
+}

@@ -1,0 +1,31 @@
+import type { RunReport } from '@qiao/core';
+import { color, formatDuration } from './output.js';
+
+/** A human rendering of a run report. */
+export function renderReport(r: RunReport): string {
+  const c = r.counts;
+  const status =
+    r.status === 'succeeded' ? color.green('succeeded') : r.status === 'partial' ? color.yellow('partial') : color.red(r.status);
+  const lines = [
+    `${color.bold(`Run ${r.runId}`)} of ${r.scheme}: ${status} in ${formatDuration(r.durationMs)}`,
+    `  read ${c.read} · inserted ${c.inserted} · updated ${c.updated} · skipped ${c.skipped} · failed ${c.failed}` +
+      (r.resumed ? ` · resumed ${r.resumed} queued from an earlier run` : ''),
+  ];
+  if (r.cursor) lines.push(`  cursor: ${r.cursor}`);
+  for (const e of r.errors) {
+    lines.push(`  ${color.red('✗')} ${e.count} × ${e.code}: ${e.message}`);
+    if (e.hint) lines.push(`      ${color.dim('→ ' + e.hint)}`);
+  }
+  for (const s of r.skips ?? []) {
+    lines.push(`  ${color.dim('-')} ${s.count} skipped × ${s.code}: ${s.message}`);
+  }
+  if (r.fatal) {
+    lines.push(`  ${color.red('stopped:')} ${r.fatal.message}`);
+    if (r.fatal.hint) lines.push(`      ${color.dim('→ ' + r.fatal.hint)}`);
+  }
+  return lines.join('\n');
+}
+
+export function exitCodeForReport(r: RunReport): number {
+  return r.status === 'succeeded' ? 0 : r.status === 'partial' ? 1 : 3;
+}

@@ -1,0 +1,35 @@
+import type { ConnectorPlugin, ConnectorResolver } from '@qiao/core';
+
+/** Connectors that ship with qiao, by id. Other ids resolve to the npm package `@qiao/connector-<id>`. */
+const builtin: Record<string, () => Promise<ConnectorPlugin>> = {
+  okki: async () => (await import('@qiao/connector-okki')).default,
+  yonbip: async () => (await import('@qiao/connector-yonbip')).default,
+  memory: async () => (await import('@qiao/core/testing')).memoryConnector,
+};
+
+export function packageName(id: string): string {
+  return id === 'memory' ? '@qiao/core (testing)' : `@qiao/connector-${id}`;
+}
+
+/** Resolves connector ids from a scheme to plugins: built-in ones first, then installed packages. */
+export const connectorResolver: ConnectorResolver = {
+  async resolve(id: string): Promise<ConnectorPlugin | undefined> {
+    const load = builtin[id];
+    if (load) return load();
+    if (!/^[a-z][a-z0-9-]*$/.test(id)) return undefined;
+    try {
+      const mod = (await import(packageName(id))) as { default?: ConnectorPlugin };
+      return mod.default;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ERR_MODULE_NOT_FOUND' && String((e as Error).message).includes(packageName(id))) return undefined;
+      throw e;
+    }
+  },
+  known: () => Object.keys(builtin),
+  packageName,
+};
+
+export async function allConnectors(): Promise<ConnectorPlugin[]> {
+  return Promise.all(Object.values(builtin).map((load) => load()));
+}
