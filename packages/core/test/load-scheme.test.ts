@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import { loadScheme, SchemeError, type Problem } from '../src/index.js';
+import { goodScheme, memoryResolver, tempDir, writeTemp } from './helpers.js';
+
+const dir = tempDir();
+
+async function problemsOf(name: string, text: string, env: Record<string, string> = {}): Promise<{ file: string; problems: Problem[]; message: string }> {
+  const file = writeTemp(dir, name, text);
+  try {
+    await loadScheme(file, { resolver: memoryResolver, env });
+  } catch (e) {
+    expect(e).toBeInstanceOf(SchemeError);
+    const err = e as SchemeError;
+    return { file, problems: err.problems, message: err.message };
+  }
+  throw new Error('expected the scheme to be rejected');
+}
+
+describe('loadScheme', () => {
+  it('loads a valid scheme and applies manifest defaults to params', async () => {
+    const file = writeTemp(dir, 'good.yaml', goodScheme);
+    const loaded = await loadScheme(file, { resolver: memoryResolver, env: {} });
+    expect(loaded.scheme.id).toBe('mem-test');
+    expect(loaded.source.params).toEqual({ count: 10, pageSize: 500, poisonEvery: 0, changed: 0 });
+    expect(loaded.source.incremental).toBe(true);
+    expect(loaded.mapper.targets).toEqual(['code', 'name.zh_CN', 'amount']);
+  });
+
+  it('reports a YAML syntax error with file and line, and no stack trace', async () => {
+    const { file, problems, message } = await problemsOf('bad.yaml', 'version: 1\nid: x\nsource:\n  connector: memory\n   stream: records\n');
+    expect(problems[0]!.file).toBe(file);
+    expect(problems[0]!.expected).toBe('valid YAML');
+    expect(problems[0]!.line).toBeGreaterThanOrEqual(4);
+    expect(message).toContain(file);
+    expect(message).not.toMatch(/\n\s+at /);
+  });
+
+  it('reports a JSON syntax error with file and line', async () => {
+    const { file, problems } = await problemsOf('bad.json', '{\n  "version": 1,\n  "id": "x",,\n}');
+    expect(problems[0]).toMatchObject({ file, expected: 'valid JSON', line: 3 });
+  });
+
+  it('names an unknown connector and lists the known ones', async () => {
+    const { problems } = await problemsOf('unknown.yaml', goodScheme.replace('connector: memory\n  stream', 'connector: memroy\n  stream'));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatchObject({ pointer: '/source/connector', found: '"memroy"' });
+    expect(problems[0]!.expected).toContain('memory');
+    expect(problems[0]!.hint).toContain('did you mean memory');
+    expect(problems[0]!.line).toBe(4);
+  });
+
+  it('names an unknown stream and lists the stream ids', async () => {
+    const { problems } = await problemsOf('stream.yaml', goodScheme.replace('stream: records', 'stream: customers'));
+    expect(problems[0]).toMatchObject({ pointer: '/source/stream' });
+    expect(problems[0]!.expected).toContain('records');
+  });
+
+  it('names a missing environment variable and where it is used', async () => {
+    const text = goodScheme.replace('count: 10', 'count: "${env:QIAO_TEST_COUNT}"');
+    const { problems } = await problemsOf('env.yaml', text);
+    expect(problems[0]).toMatchObject({ pointer: '/source/params/count' });
+    expect(problems[0]!.expected).toContain('QIAO_TEST_COUNT');
+  });
+
+  it('interpolates ${env:NAME} and ${env:NAME:-default}', async () => {
+    const text = goodScheme.replace('count: 10', 'count: "${env:QIAO_TEST_COUNT}"').replace('id: mem-test', 'id: ${env:QIAO_TEST_ID:-from-default}');
+    const file = writeTemp(dir, 'env-ok.yaml', text);
+    const loaded = await loadScheme(file, { resolver: memoryResolver, env: { QIAO_TEST_COUNT: '7' } });
+    expect(loaded.source.params.count).toBe(7);
+    expect(loaded.scheme.id).toBe('from-default');
+    const again = await loadScheme(file, { resolver: memoryResolver, env: { QIAO_TEST_COUNT: '7', QIAO_TEST_ID: 'from-env' } });
+    expect(again.scheme.id).toBe('from-env');
+  });
+
+  it('reports a bad JSONata expression with its pointer', async () => {
+    const { problems } = await problemsOf('jsonata.yaml', goodScheme.replace('amount: amount', 'amount: "amount +* 2"'));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatchObject({ pointer: '/mapping/amount', expected: 'a valid JSONata expression' });
+  });
+
+  it('reports params that violate the manifest, expected vs found', async () => {
+    const { problems } = await problemsOf('params.yaml', goodScheme.replace('count: 10', 'count: lots'));
+    expect(problems[0]).toMatchObject({ pointer: '/source/params/count', expected: 'a value of type integer', found: 'the string "lots"' });
+  });
+
+  it('reports unknown keys with the allowed ones', async () => {
+    const { problems } = await problemsOf('keys.yaml', goodScheme + 'shedule: { cron: "* * * * *" }\n');
+    expect(problems[0]).toMatchObject({ pointer: '/shedule' });
+    expect(problems[0]!.hint).toContain('schedule');
+  });
+
+  it('reports every problem at once', async () => {
+    const text = goodScheme.replace('count: 10', 'count: lots').replace('amount: amount', 'amount: "(("').replace('stream: records', 'stream: nope');
+    const { problems } = await problemsOf('many.yaml', text);
+    expect(problems.map((p) => p.pointer).sort()).toEqual(['/mapping/amount', '/source/stream']);
+  });
+
+  it('refuses binary garbage and huge files with a clear message', async () => {
+    const bin = await problemsOf('garbage.yaml', '\u0000\u0001\u0002binary');
+    expect(bin.problems[0]!.found).toBe('binary data');
+    const huge = await problemsOf('huge.yaml', goodScheme + '#' + 'x'.repeat(1024 * 1024 + 10));
+    expect(huge.problems[0]!.expected).toContain('at most');
+  });
+
+  it('says plainly when the file does not exist', async () => {
+    await expect(loadScheme('/nonexistent/scheme.yaml', { resolver: memoryResolver, env: {} })).rejects.toThrow(/no such file/);
+  });
+
+  it('warns when a secret field holds a literal value', async () => {
+    const file = writeTemp(dir, 'secret.yaml', goodScheme.replace('operation: records.save', 'operation: records.save\n  connection: { token: "literal-secret-value" }'));
+    const loaded = await loadScheme(file, { resolver: memoryResolver, env: {} });
+    expect(loaded.warnings).toHaveLength(1);
+    expect(loaded.warnings[0]!.pointer).toBe('/target/connection/token');
+    expect(JSON.stringify(loaded.warnings)).not.toContain('literal-secret-value');
+    expect(loaded.secrets).toEqual(['literal-secret-value']);
+    const viaEnv = writeTemp(dir, 'secret-env.yaml', goodScheme.replace('operation: records.save', 'operation: records.save\n  connection: { token: "${env:MEM_TOKEN}" }'));
+    expect((await loadScheme(viaEnv, { resolver: memoryResolver, env: { MEM_TOKEN: 'x1234' } })).warnings).toEqual([]);
+  });
+});

@@ -1,0 +1,175 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  backoffDelay,
+  ConnectorAuthError,
+  HttpClient,
+  Limiter,
+  parseRetryAfter,
+  RecordError,
+  RetryableError,
+  silentLogger,
+  TokenCache,
+  withRetry,
+  type Classification,
+  type HttpResponse,
+} from '../src/index.js';
+
+const policy = { maxAttempts: 5, baseDelayMs: 5, maxDelayMs: 50, maxElapsedMs: 5000 };
+
+describe('backoff', () => {
+  it('grows exponentially with jitter between half and all of the step, capped', () => {
+    const p = { maxAttempts: 10, baseDelayMs: 100, maxDelayMs: 1000, maxElapsedMs: 60_000 };
+    expect(backoffDelay(1, p, undefined, () => 0)).toBe(50);
+    expect(backoffDelay(1, p, undefined, () => 1)).toBe(100);
+    expect(backoffDelay(3, p, undefined, () => 1)).toBe(400);
+    expect(backoffDelay(8, p, undefined, () => 1)).toBe(1000);
+  });
+
+  it('never waits less than Retry-After', () => {
+    const p = { maxAttempts: 10, baseDelayMs: 100, maxDelayMs: 1000, maxElapsedMs: 60_000 };
+    expect(backoffDelay(1, p, 3000, () => 0)).toBe(3000);
+    expect(parseRetryAfter('2')).toBe(2000);
+    expect(parseRetryAfter(new Date(Date.now() + 5000).toUTCString())).toBeGreaterThan(3000);
+  });
+
+  it('retries RetryableError up to the attempt budget, then throws it', async () => {
+    let calls = 0;
+    await expect(
+      withRetry(async () => {
+        calls++;
+        throw new RetryableError('busy');
+      }, policy),
+    ).rejects.toThrow('busy');
+    expect(calls).toBe(5);
+  });
+
+  it('does not retry other errors, nor writes whose outcome is unknown', async () => {
+    let calls = 0;
+    await expect(
+      withRetry(async () => {
+        calls++;
+        throw new RecordError('bad');
+      }, policy),
+    ).rejects.toBeInstanceOf(RecordError);
+    expect(calls).toBe(1);
+    calls = 0;
+    await expect(
+      withRetry(async () => {
+        calls++;
+        throw new RetryableError('timeout', { outcomeUnknown: true });
+      }, policy),
+    ).rejects.toThrow('timeout');
+    expect(calls).toBe(1);
+  });
+});
+
+describe('HttpClient classification and retries (local server)', () => {
+  let server: ReturnType<typeof createServer>;
+  let base: string;
+  const script: ((req: IncomingMessage, res: ServerResponse) => void)[] = [];
+  let hits = 0;
+  let tokensIssued = 0;
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      if (req.url?.startsWith('/token')) {
+        tokensIssued++;
+        res.end(JSON.stringify({ token: `t${tokensIssued}` }));
+        return;
+      }
+      hits++;
+      const step = script.shift();
+      if (step) step(req, res);
+      else res.end(JSON.stringify({ code: 200, auth: req.headers.authorization, id: 1481709712348020742n.toString() }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  const classify = (res: HttpResponse): Classification => {
+    const body = res.json as { code?: number; error?: string } | undefined;
+    if (res.status === 401 || body?.error === 'expired') return { kind: 'token_expired', reason: 't.expired', message: 'token expired' };
+    if (res.status === 403) return { kind: 'auth', reason: 't.auth', message: 'refused', hint: 'check the key' };
+    if (res.status === 429 || res.status >= 500) return { kind: 'retry', reason: 't.busy', message: `HTTP ${res.status}` };
+    if (body === undefined) return { kind: 'retry', reason: 't.garbled', message: 'not JSON' };
+    if (body.code === 999) return { kind: 'record', reason: 't.999', message: 'rejected' };
+    return { kind: 'ok' };
+  };
+
+  const makeClient = (secrets: string[] = []) => {
+    const tokens = new TokenCache(async () => {
+      const res = await fetch(`${base}/token`);
+      const { token } = (await res.json()) as { token: string };
+      return { token, expiresInMs: 3_600_000 };
+    });
+    return new HttpClient({
+      system: 't',
+      label: 'Test',
+      limiter: new Limiter({ concurrency: 4 }),
+      retry: policy,
+      logger: silentLogger,
+      secrets,
+      timeoutMs: 300,
+      classify,
+      auth: { token: () => tokens.get(), refresh: (s) => tokens.refresh(s), apply: (r, t) => ({ ...r, headers: { ...r.headers, authorization: t } }) },
+    });
+  };
+
+  it('retries 5xx, 429 and garbled bodies, honouring Retry-After', async () => {
+    hits = 0;
+    script.push(
+      (_q, s) => void s.writeHead(503).end('down'),
+      (_q, s) => void s.writeHead(429, { 'retry-after': '0' }).end('{}'),
+      (_q, s) => void s.writeHead(200, { 'content-type': 'text/html' }).end('<html>error</html>'),
+    );
+    const client = makeClient();
+    const res = await client.request({ method: 'GET', url: `${base}/x` });
+    expect(hits).toBe(4);
+    expect(client.stats.retries).toBe(3);
+    expect((res.json as { code: number }).code).toBe(200);
+  });
+
+  it('refreshes an expired token once for all requests in flight, and repeats them', async () => {
+    const client = makeClient();
+    await client.request({ method: 'GET', url: `${base}/warm` });
+    const before = tokensIssued;
+    for (let i = 0; i < 4; i++) script.push((_q, s) => void s.writeHead(401).end('{"error":"expired"}'));
+    const results = await Promise.all(Array.from({ length: 4 }, () => client.request({ method: 'GET', url: `${base}/y` })));
+    expect(results.every((r) => (r.json as { auth: string }).auth === `t${before + 1}`)).toBe(true);
+    expect(tokensIssued).toBe(before + 1);
+  });
+
+  it('turns record errors into RecordError and auth refusals into ConnectorAuthError, without retrying', async () => {
+    hits = 0;
+    script.push((_q, s) => void s.end('{"code":999}'));
+    await expect(makeClient().request({ method: 'GET', url: `${base}/r` })).rejects.toBeInstanceOf(RecordError);
+    script.push((_q, s) => void s.writeHead(403).end('{}'));
+    const e = await makeClient().request({ method: 'GET', url: `${base}/a` }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(ConnectorAuthError);
+    expect((e as ConnectorAuthError).hint).toBe('check the key');
+    expect(hits).toBe(2);
+  });
+
+  it('does not repeat a POST that timed out after sending: the outcome is unknown', async () => {
+    hits = 0;
+    script.push(() => {
+      /* never answers */
+    });
+    const e = await makeClient().request({ method: 'POST', url: `${base}/save`, json: { a: 1 } }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(RetryableError);
+    expect((e as RetryableError).outcomeUnknown).toBe(true);
+    expect(hits).toBe(1);
+  });
+
+  it('keeps secrets out of error messages', async () => {
+    script.push((_q, s) => void s.writeHead(403).end('{}'));
+    const e = (await makeClient(['s3cr3t-value'])
+      .request({ method: 'GET', url: `${base}/a`, name: 'call with s3cr3t-value' })
+      .catch((x: unknown) => x)) as Error;
+    expect(e.message).not.toContain('s3cr3t-value');
+    expect(e.message).toContain('***');
+  });
+});

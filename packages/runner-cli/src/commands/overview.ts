@@ -1,0 +1,72 @@
+import { Args, Flags } from '@oclif/core';
+import { resolveStateDir, SqliteStateStore } from '@qiao/core';
+import { QiaoCommand } from '../lib/base-command.js';
+import { color, formatDuration, out, printJson, table } from '../lib/output.js';
+import { schemeOverview, type SchemeOverview } from '../lib/overview.js';
+import { schemeIdOf } from '../lib/scheme-id.js';
+
+export default class Overview extends QiaoCommand {
+  static override summary = 'The run overview (运行概况): recent runs, success rate, dead letters with a diagnosis, queue depth, cursor.';
+  static override examples = ['<%= config.bin %> overview okki-to-yonbip.scheme.yaml', '<%= config.bin %> overview okki-to-yonbip.scheme.yaml --json'];
+  static override args = { scheme: Args.string({ description: 'scheme file or scheme id', required: true }) };
+  static override flags = {
+    state: Flags.string({ description: 'state directory (default: $QIAO_STATE_DIR, else .qiao/)' }),
+    json: Flags.boolean({ description: 'print as JSON' }),
+  };
+
+  async run(): Promise<void> {
+    const { args, flags } = await this.parse(Overview);
+    const scheme = await schemeIdOf(args.scheme);
+    const store = new SqliteStateStore(resolveStateDir(flags.state));
+    try {
+      const o = schemeOverview(store, scheme);
+      if (flags.json) return printJson(o);
+      out(renderOverview(o));
+    } finally {
+      store.close();
+    }
+  }
+}
+
+const pct = (v: number | null) => (v === null ? '-' : `${(v * 100).toFixed(1)}%`);
+
+export function renderOverview(o: SchemeOverview): string {
+  const lines = [color.bold(`运行概况 Run overview — ${o.scheme}`)];
+  lines.push(
+    `status: ${o.status} · runs succeeded: ${pct(o.successRate)} · records delivered: ${pct(o.recordSuccessRate)} · cursor: ${o.cursor ?? '-'}`,
+  );
+  lines.push(`queue: ${o.queue.pending} pending · ${o.queue['in-flight']} in flight · ${o.queue.done} done · ${o.queue.dead} dead`);
+  if (o.runs.length) {
+    lines.push('', 'Recent runs');
+    lines.push(
+      table(
+        ['started', 'status', 'read', 'inserted', 'updated', 'skipped', 'failed', 'duration'],
+        o.runs.slice(0, 10).map((r) => [
+          r.startedAt.replace('T', ' ').slice(0, 19),
+          r.status,
+          String(r.counts.read),
+          String(r.counts.inserted),
+          String(r.counts.updated),
+          String(r.counts.skipped),
+          String(r.counts.failed),
+          formatDuration(r.durationMs),
+        ]),
+      ),
+    );
+  } else lines.push('', 'no runs yet');
+  if (o.deadLetters.length) {
+    lines.push('', `Dead letters by error (${o.queue.dead})`);
+    for (const d of o.deadLetters) {
+      lines.push(`  ${d.count} × ${d.code}: ${d.message}`);
+      if (d.diagnosis) lines.push(`      → ${d.diagnosis}`);
+    }
+  }
+  if (o.recentProblems.length) {
+    lines.push('', 'Recent skips and stops');
+    for (const d of o.recentProblems) {
+      lines.push(`  ${d.count} × ${d.code}: ${d.message}`);
+      if (d.diagnosis) lines.push(`      → ${d.diagnosis}`);
+    }
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,57 @@
+import { Args, Flags } from '@oclif/core';
+import { resolveStateDir, SqliteStateStore } from '@qiao/core';
+import { QiaoCommand } from '../../lib/base-command.js';
+import { diagnose } from '../../lib/diagnose.js';
+import { out, printJson, table } from '../../lib/output.js';
+import { schemeIdOf } from '../../lib/scheme-id.js';
+
+export default class Queue extends QiaoCommand {
+  static override summary = "Show a scheme's write queue (写入队列): what waits, what failed and why.";
+  static override examples = [
+    '<%= config.bin %> queue okki-to-yonbip.scheme.yaml',
+    '<%= config.bin %> queue okki-to-yonbip.scheme.yaml --status dead --json',
+  ];
+  static override args = { scheme: Args.string({ description: 'scheme file or scheme id', required: true }) };
+  static override flags = {
+    status: Flags.string({ description: 'only items with this status', options: ['pending', 'in-flight', 'done', 'dead'] }),
+    limit: Flags.integer({ description: 'items to show', default: 50, min: 1 }),
+    state: Flags.string({ description: 'state directory (default: $QIAO_STATE_DIR, else .qiao/)' }),
+    json: Flags.boolean({ description: 'print as JSON' }),
+  };
+
+  async run(): Promise<void> {
+    const { args, flags } = await this.parse(Queue);
+    const scheme = await schemeIdOf(args.scheme);
+    const store = new SqliteStateStore(resolveStateDir(flags.state));
+    try {
+      const status = flags.status as 'pending' | 'in-flight' | 'done' | 'dead' | undefined;
+      const counts = store.counts(scheme);
+      const items = store.list(scheme, { ...(status ? { status } : {}), limit: flags.limit });
+      if (flags.json) {
+        return printJson({
+          scheme,
+          counts,
+          items: items.map((i) => ({ ...i, source: undefined, diagnosis: i.lastErrorCode ? diagnose(i.lastErrorCode, i.lastErrorMessage ?? '') : undefined })),
+        });
+      }
+      out(`Write queue of ${scheme}: ${counts.pending} pending · ${counts['in-flight']} in flight · ${counts.done} done · ${counts.dead} dead`);
+      if (items.length === 0) return out('(no items' + (status ? ` with status ${status}` : '') + ')');
+      out(
+        table(
+          ['id', 'key', 'status', 'attempts', 'error', 'updated'],
+          items.map((i) => [
+            String(i.id),
+            i.key,
+            i.status,
+            String(i.attempts),
+            i.lastErrorCode ? `${i.lastErrorCode}: ${(i.lastErrorMessage ?? '').slice(0, 80)}` : '',
+            i.updatedAt.replace('T', ' ').slice(0, 19),
+          ]),
+        ),
+      );
+      if (counts.dead) out(`\nRe-queue dead letters: qiao queue retry ${args.scheme} --all (or --id ID)`);
+    } finally {
+      store.close();
+    }
+  }
+}

@@ -1,0 +1,56 @@
+import { Args, Flags } from '@oclif/core';
+import { resolveStateDir, runLoadedScheme, SchemeError, SqliteStateStore } from '@qiao/core';
+import { QiaoCommand } from '../../lib/base-command.js';
+import { diagnose } from '../../lib/diagnose.js';
+import { loadSchemeForCli } from '../../lib/load.js';
+import { err, printJson, stderrLogger } from '../../lib/output.js';
+import { progressReporter } from '../../lib/progress.js';
+import { exitCodeForReport, renderReport } from '../../lib/render-report.js';
+import { schemeIdOf } from '../../lib/scheme-id.js';
+
+export default class QueueRetry extends QiaoCommand {
+  static override summary = 'Re-queue dead letters (重新排队): the next run delivers them, or at once with --run.';
+  static override examples = [
+    '<%= config.bin %> queue retry okki-to-yonbip.scheme.yaml --all',
+    '<%= config.bin %> queue retry okki-to-yonbip.scheme.yaml --id 42 --run',
+  ];
+  static override args = { scheme: Args.string({ description: 'scheme file (or scheme id without --run)', required: true }) };
+  static override flags = {
+    all: Flags.boolean({ description: 'every dead letter of the scheme', exclusive: ['id'] }),
+    id: Flags.integer({ description: 'one dead letter, by queue id (see `qiao queue --status dead`)', multiple: true }),
+    run: Flags.boolean({ description: 'deliver the re-queued items now (needs the scheme file)' }),
+    state: Flags.string({ description: 'state directory (default: $QIAO_STATE_DIR, else .qiao/)' }),
+    json: Flags.boolean({ description: 'print the result (and the run report with --run) as JSON' }),
+  };
+
+  async run(): Promise<void> {
+    const { args, flags } = await this.parse(QueueRetry);
+    if (!flags.all && !flags.id?.length) {
+      throw new SchemeError([{ file: 'flags', pointer: '', expected: '--all or --id ID', found: 'neither', hint: 'see `qiao queue <scheme> --status dead` for ids' }]);
+    }
+    const loaded = flags.run ? await loadSchemeForCli(args.scheme) : undefined;
+    const scheme = loaded?.scheme.id ?? (await schemeIdOf(args.scheme));
+    const store = new SqliteStateStore(resolveStateDir(flags.state));
+    try {
+      const requeued = store.requeueDead(scheme, flags.all ? undefined : flags.id);
+      if (!flags.json) err(`re-queued ${requeued} dead letter(s) of ${scheme}${flags.run ? '' : '; the next `qiao run` delivers them'}`);
+      if (!loaded) {
+        if (flags.json) printJson({ scheme, requeued });
+        return;
+      }
+      const progress = progressReporter({ quiet: flags.json });
+      const report = await runLoadedScheme(loaded, store, {
+        drainOnly: true,
+        logger: stderrLogger(flags.debug),
+        onProgress: progress.update,
+        hintFor: diagnose,
+      });
+      progress.end();
+      if (flags.json) printJson({ scheme, requeued, report });
+      else err(renderReport(report));
+      this.exit(exitCodeForReport(report));
+    } finally {
+      store.close();
+    }
+  }
+}

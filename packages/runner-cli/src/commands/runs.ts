@@ -1,0 +1,45 @@
+import { Args, Flags } from '@oclif/core';
+import { resolveStateDir, SqliteStateStore } from '@qiao/core';
+import { QiaoCommand } from '../lib/base-command.js';
+import { formatDuration, out, printJson, table } from '../lib/output.js';
+import { schemeIdOf } from '../lib/scheme-id.js';
+
+export default class Runs extends QiaoCommand {
+  static override summary = "List a scheme's recent runs with their counts.";
+  static override examples = ['<%= config.bin %> runs okki-to-yonbip.scheme.yaml', '<%= config.bin %> runs okki-company-to-yonbip-merchant --json'];
+  static override args = { scheme: Args.string({ description: 'scheme file or scheme id', required: true }) };
+  static override flags = {
+    limit: Flags.integer({ description: 'runs to show', default: 20, min: 1 }),
+    state: Flags.string({ description: 'state directory (default: $QIAO_STATE_DIR, else .qiao/)' }),
+    json: Flags.boolean({ description: 'print the run reports as JSON' }),
+  };
+
+  async run(): Promise<void> {
+    const { args, flags } = await this.parse(Runs);
+    const scheme = await schemeIdOf(args.scheme);
+    const store = new SqliteStateStore(resolveStateDir(flags.state));
+    try {
+      const runs = store.runs(scheme, flags.limit);
+      if (flags.json) return printJson(runs);
+      if (!runs.length) return out(`no runs of ${scheme} yet`);
+      out(
+        table(
+          ['run', 'started', 'status', 'read', 'inserted', 'updated', 'skipped', 'failed', 'duration'],
+          runs.map((r) => [
+            r.runId,
+            r.startedAt.replace('T', ' ').slice(0, 19),
+            r.status,
+            String(r.counts.read),
+            String(r.counts.inserted),
+            String(r.counts.updated),
+            String(r.counts.skipped),
+            String(r.counts.failed),
+            formatDuration(r.durationMs),
+          ]),
+        ),
+      );
+    } finally {
+      store.close();
+    }
+  }
+}

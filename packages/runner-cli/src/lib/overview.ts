@@ -1,0 +1,52 @@
+import type { QueueStatus, RunReport, StateStore } from '@qiao/core';
+import { diagnose } from './diagnose.js';
+
+export interface SchemeOverview {
+  scheme: string;
+  status: RunReport['status'] | 'never-run';
+  lastRun: RunReport | null;
+  runs: Pick<RunReport, 'runId' | 'status' | 'startedAt' | 'durationMs' | 'counts'>[];
+  /** Share of the recent runs that succeeded, 0..1. */
+  successRate: number | null;
+  /** Share of records finished without failure over the recent runs, 0..1. */
+  recordSuccessRate: number | null;
+  queue: Record<QueueStatus, number>;
+  deadLetters: { code: string; message: string; count: number; diagnosis?: string | undefined }[];
+  /** Skips and fatal errors of recent runs, with a diagnosis. */
+  recentProblems: { code: string; message: string; count: number; diagnosis?: string | undefined }[];
+  cursor: string | null;
+}
+
+/** The run overview (运行概况) of a scheme, from its state. */
+export function schemeOverview(store: StateStore, scheme: string, stream?: string, limit = 20): SchemeOverview {
+  const runs = store.runs(scheme, limit);
+  const last = runs[0] ?? null;
+  const finished = runs.filter((r) => r.status !== 'running');
+  const ok = finished.filter((r) => r.status === 'succeeded').length;
+  let good = 0;
+  let all = 0;
+  for (const r of finished) {
+    good += r.counts.inserted + r.counts.updated + r.counts.skipped;
+    all += r.counts.inserted + r.counts.updated + r.counts.skipped + r.counts.failed;
+  }
+  const problems = new Map<string, { code: string; message: string; count: number; diagnosis?: string | undefined }>();
+  for (const r of runs.slice(0, 5)) {
+    for (const g of [...(r.skips ?? []), ...(r.fatal ? [{ code: r.fatal.code, message: r.fatal.message, count: 1 }] : [])]) {
+      const p = problems.get(g.code) ?? { code: g.code, message: g.message, count: 0, diagnosis: diagnose(g.code, g.message) };
+      p.count += g.count;
+      problems.set(g.code, p);
+    }
+  }
+  return {
+    scheme,
+    status: last?.status ?? 'never-run',
+    lastRun: last,
+    runs: runs.map((r) => ({ runId: r.runId, status: r.status, startedAt: r.startedAt, durationMs: r.durationMs, counts: r.counts })),
+    successRate: finished.length ? ok / finished.length : null,
+    recordSuccessRate: all ? good / all : null,
+    queue: store.counts(scheme),
+    deadLetters: store.deadGroups(scheme).map((g) => ({ ...g, diagnosis: diagnose(g.code, g.message) })),
+    recentProblems: [...problems.values()],
+    cursor: (stream ? store.getCursor(scheme, stream) : last?.cursor) ?? last?.cursor ?? null,
+  };
+}
