@@ -1,0 +1,135 @@
+import { describe, expect, it } from 'vitest';
+import {
+  DeclarativeMapper,
+  loadScheme,
+  RetryableError,
+  runLoadedScheme,
+  SqliteStateStore,
+  wireScheme,
+  type LoadedScheme,
+  type Target,
+} from '../src/index.js';
+import { memoryTargetStore } from '../src/testing/index.js';
+import { memoryResolver, tempDir, writeTemp } from './helpers.js';
+
+const dir = tempDir('qiao-exec-');
+let n = 0;
+
+async function scheme(params: string, targetConn = ''): Promise<{ loaded: LoadedScheme; storeName: string }> {
+  const storeName = `exec-${++n}`;
+  const text = `version: 1
+id: exec-${n}
+source:
+  connector: memory
+  stream: records
+  params: ${params}
+target:
+  connector: memory
+  operation: records.save
+  connection: { store: ${storeName}${targetConn} }
+mapping:
+  code: id
+  name.zh_CN: name
+  amount: amount
+  poison: poison
+`;
+  const file = writeTemp(dir, `s${n}.yaml`, text);
+  return { loaded: await loadScheme(file, { resolver: memoryResolver, env: {} }), storeName };
+}
+
+describe('runScheme', () => {
+  it('delivers every record once; a second run reads from the cursor and writes nothing', async () => {
+    const { loaded, storeName } = await scheme('{ count: 300, pageSize: 40 }');
+    const store = new SqliteStateStore(tempDir());
+    const first = await runLoadedScheme(loaded, store, { batchSize: 25, maxQueued: 30 });
+    expect(first).toMatchObject({ status: 'succeeded', counts: { read: 300, inserted: 300, updated: 0, skipped: 0, failed: 0 } });
+    const target = memoryTargetStore(storeName);
+    expect(target.records.size).toBe(300);
+    expect([...target.inserts.values()].every((c) => c === 1)).toBe(true);
+    expect(store.getCursor(loaded.scheme.id, 'records')).toBe('2026-01-01T00:05:00.000Z');
+
+    const second = await runLoadedScheme(loaded, store);
+    expect(second.counts).toEqual({ read: 0, inserted: 0, updated: 0, skipped: 0, failed: 0 });
+
+    // --full re-reads everything and skips what did not change
+    const full = await runLoadedScheme(loaded, store, { full: true });
+    expect(full.counts).toEqual({ read: 300, inserted: 0, updated: 0, skipped: 300, failed: 0 });
+    expect(store.runs(loaded.scheme.id)).toHaveLength(3);
+  });
+
+  it('writes changed records as updates', async () => {
+    const { loaded, storeName } = await scheme('{ count: 50 }');
+    const store = new SqliteStateStore(tempDir());
+    await runLoadedScheme(loaded, store);
+    loaded.source.params.changed = 5;
+    const again = await runLoadedScheme(loaded, store);
+    expect(again.counts).toMatchObject({ read: 5, updated: 5, inserted: 0 });
+    expect(memoryTargetStore(storeName).updates.size).toBe(5);
+  });
+
+  it('sends a rejected record to dead letters and goes on; re-queued, it is delivered once the cause is fixed', async () => {
+    const { loaded, storeName } = await scheme('{ count: 40, poisonEvery: 10 }');
+    const store = new SqliteStateStore(tempDir());
+    const report = await runLoadedScheme(loaded, store);
+    expect(report.status).toBe('partial');
+    expect(report.counts).toMatchObject({ inserted: 36, failed: 4 });
+    expect(report.errors).toEqual([expect.objectContaining({ code: 'memory.poison', count: 4 })]);
+    expect(store.counts(loaded.scheme.id).dead).toBe(4);
+
+    expect(store.requeueDead(loaded.scheme.id)).toBe(4);
+    loaded.target.connection.acceptPoison = true;
+    const retry = await runLoadedScheme(loaded, store, { drainOnly: true });
+    expect(retry).toMatchObject({ status: 'succeeded', counts: { inserted: 4, failed: 0 } });
+    expect(memoryTargetStore(storeName).records.size).toBe(40);
+  });
+
+  it('sends a record whose payload does not fit the operation to dead letters with the reason', async () => {
+    const { loaded } = await scheme('{ count: 3 }');
+    const { mapper } = DeclarativeMapper.compile({ code: 'id', 'name.zh_CN': { value: '' } });
+    const report = await runLoadedScheme({ ...loaded, mapper }, new SqliteStateStore(tempDir()));
+    expect(report.status).toBe('partial');
+    expect(report.errors[0]).toMatchObject({ code: 'payload.invalid', count: 3 });
+    expect(report.errors[0]!.message).toContain('/name/zh_CN');
+  });
+
+  it('never moves the cursor past a record that was not delivered, and resumes the queue', async () => {
+    const { loaded, storeName } = await scheme('{ count: 100 }');
+    const store = new SqliteStateStore(tempDir());
+    const wired = wireScheme(loaded);
+    const real = wired.target;
+    let writes = 0;
+    const flaky: Target = {
+      write: async (p, ctx) => {
+        if (++writes > 30) throw new RetryableError('YonBIP unreachable', { reason: 'memory.network' });
+        return real.write(p, ctx);
+      },
+    };
+    const failed = await runLoadedScheme(loaded, store, { wired: { ...wired, target: flaky }, concurrency: 1 });
+    expect(failed.status).toBe('failed');
+    expect(failed.fatal?.code).toBe('memory.network');
+    expect(store.getCursor(loaded.scheme.id, 'records')).toBeUndefined();
+    expect(store.counts(loaded.scheme.id).pending).toBeGreaterThan(0);
+
+    const resumed = await runLoadedScheme(loaded, store);
+    expect(resumed.status).toBe('succeeded');
+    expect(resumed.resumed).toBeGreaterThan(0);
+    const target = memoryTargetStore(storeName);
+    expect(target.records.size).toBe(100);
+    expect([...target.inserts.values()].every((c) => c === 1)).toBe(true);
+    expect(store.getCursor(loaded.scheme.id, 'records')).toBe('2026-01-01T00:01:40.000Z');
+  });
+
+  it('reports progress with a total and an ETA', async () => {
+    const { loaded } = await scheme('{ count: 500 }');
+    const seen: number[] = [];
+    let sawEta = false;
+    await runLoadedScheme(loaded, new SqliteStateStore(tempDir()), {
+      onProgress: (p) => {
+        seen.push(p.inserted);
+        if (p.total === 500 && p.etaMs !== undefined) sawEta = true;
+      },
+    });
+    expect(seen.at(-1)).toBe(500);
+    expect(sawEta).toBe(true);
+  });
+});
