@@ -64,6 +64,8 @@ export interface RunSchemeOptions {
 }
 
 const FLUSH_EVERY = 64;
+/** A batch is enqueued once it is full or its first record has waited this long. */
+const BATCH_MAX_WAIT_MS = 200;
 
 /**
  * Runs a scheme once: resumes what earlier runs left in the write queue, reads the source, maps and
@@ -299,6 +301,7 @@ export async function runScheme(o: RunSchemeOptions): Promise<RunReport> {
       const startCursor = o.incremental && !o.full ? store.getCursor(scheme, o.stream) : undefined;
       maxCursor = startCursor;
       let batch: SourceRecord[] = [];
+      let batchStarted = 0;
       const processBatch = async (records: SourceRecord[]) => {
         const items: EnqueueItem[] = [];
         const mapped = await Promise.all(records.map(async (rec) => ({ rec, m: await mapAndCheck(rec) })));
@@ -357,8 +360,10 @@ export async function runScheme(o: RunSchemeOptions): Promise<RunReport> {
             report.counts.skipped++;
             note(skipGroups, rec.skip.reason, rec.skip.message);
           } else {
+            if (batch.length === 0) batchStarted = Date.now();
             batch.push(rec);
-            if (batch.length >= batchSize) {
+            // A slow source (detail calls) should not hold records back from the writers for long.
+            if (batch.length >= batchSize || Date.now() - batchStarted >= BATCH_MAX_WAIT_MS) {
               await processBatch(batch);
               batch = [];
             }

@@ -1,0 +1,26 @@
+import { describeConnectorContract } from '@qiao/core/testing';
+import plugin from '../src/index.js';
+
+describeConnectorContract(plugin, {
+  connection: { tenantId: 'qiao-demo-tenant', appKey: 'qiao-demo-app', appSecret: 'qiao-demo-secret' },
+  samplePayloads: {
+    'merchant.save': [
+      { code: 'test202201', name: { zh_CN: '测试客户' } },
+      {
+        code: 'OKKI-10086',
+        name: { zh_CN: '上海桥联科技有限公司', en_US: 'Qiao Tech Co., Ltd.' },
+        shortname: { zh_CN: '桥联' },
+        createOrg: '1481709712348020742',
+        customerClass: '1481712151907270669',
+        merchantOptions: 'true',
+        taxPayingCategories: 0,
+        enterpriseNature: '0',
+        contactName: '张三',
+        contactTel: '021-12345678',
+        website: 'https://example.com',
+        merchantContacterInfos: [{ fullName: { zh_CN: '张三' }, mobile: '13800000000', isDefault: true }],
+        merchantApplyRanges: [{ orgId: '1481709712348020742', rangeType: 1, isCreator: true, isApplied: true }],
+      },
+    ],
+  },
+});
