@@ -110,6 +110,23 @@ describe('merchant.save', () => {
     expect(sb.insertsByCode().get('C7')).toBe(1);
   });
 
+  it('turns an Insert into an Update when another writer created the code after the lookup', async () => {
+    const { target } = connect(sb);
+    await target.write(customer(20), writeCtx('k20')); // token and gateway in place
+    sb.setLatency(200);
+    const write = target.write(customer(21, { email: 'mine@x.cn' }), writeCtx('k21'));
+    // the second save has reached the sandbox (after its lookup found nothing) but is not handled yet
+    while (sb.requests.filter((r) => r.path.endsWith('/merchant/save')).length < 2) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const other = sb.seedMerchant({ code: 'C21', name: '客户21' });
+    sb.setLatency(0);
+    expect(await write).toEqual({ outcome: 'updated', id: other.id });
+    expect(sb.requests.filter((r) => r.path.endsWith('/merchant/list'))).toHaveLength(3);
+    expect(sb.merchantByCode('C21')?.email).toBe('mine@x.cn');
+    expect(sb.insertsByCode().get('C21')).toBeUndefined();
+  });
+
   it('rejects a duplicate name (999 客户名称重复) as a record error while the others save', async () => {
     sb.seedMerchant({ code: 'EXIST', name: '上海桥联科技有限公司' });
     const { target } = connect(sb);

@@ -76,6 +76,14 @@ describe('yonbip sandbox: gateway', () => {
     expect(JSON.parse((await raw.post(sb, LIST_API, token, body)).text).code).toBe('200');
   });
 
+  it('adds latency to every answer', async () => {
+    sb.setLatency(80);
+    const started = Date.now();
+    await fetch(`${sb.dataCenterUrl}/open-auth/dataCenter/getGatewayAddress?tenantId=qiao-demo-tenant`);
+    sb.setLatency(0);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(75);
+  });
+
   it('answers 404 310404 for an unknown API', async () => {
     const token = await raw.token(sb);
     const res = await raw.post(sb, '/yonbip/digitalModel/merchant/nothing', token, '{}');

@@ -83,7 +83,10 @@ describe('crash safety: SIGKILL, then run again — every record delivered exact
   });
 
   it('killed right after enqueue, before any write finished', async () => {
-    await killAt('enqueued', { writeDelayMs: 60_000 }, ({ state }) => (queueCounts(state, 'kill-enqueued').pending ?? 0) >= 100);
+    await killAt('enqueued', { writeDelayMs: 60_000 }, ({ state, target }) => {
+      const c = queueCounts(state, 'kill-enqueued');
+      return (c.pending ?? 0) + (c['in-flight'] ?? 0) >= 100 && lines(target) === 0;
+    });
   });
 
   it('killed in the middle of writes (some in flight)', async () => {

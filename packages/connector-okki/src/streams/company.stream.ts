@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { inject, injectable } from 'tsyringe';
 import {
   ConnectionToken,
@@ -64,6 +65,22 @@ export class CompanyStream implements Source {
   ) {}
 
   async *read(ctx: ReadContext): AsyncGenerator<SourceRecord> {
+    // One signal per read: every request in flight listens to it (limiter and HTTP), which is more
+    // than Node's default of 10 listeners, and stopping the read early cancels what is still in flight.
+    const inner = new AbortController();
+    const forward = (): void => inner.abort(ctx.signal.reason);
+    if (ctx.signal.aborted) forward();
+    else ctx.signal.addEventListener('abort', forward, { once: true });
+    setMaxListeners(8 + 4 * Math.max(1, this.connection.limiter.limits.concurrency), inner.signal);
+    try {
+      yield* this.pages({ ...ctx, signal: inner.signal });
+    } finally {
+      ctx.signal.removeEventListener('abort', forward);
+      inner.abort();
+    }
+  }
+
+  private async *pages(ctx: ReadContext): AsyncGenerator<SourceRecord> {
     const { signal, limit } = ctx;
     const query = listQuery(ctx);
     const requested = query.count;

@@ -237,6 +237,7 @@ function describe(res: HttpResponse, body: Record<string, unknown> | undefined):
  * | HTTP 429, 5xx | `retry` |
  * | HTTP 200 whose body is not JSON (HTML, truncated) | `retry` |
  * | `no permission … scopes` | `auth` (scope missing) |
+ * | HTTP 404 (a wrong host or path; OKKI's own not-found is code 404 under HTTP 200) | `fatal` |
  * | `code` 200 (or 0) | `ok` |
  * | `code` 404 | `record` `okki.not_found` |
  * | other `code` (400, -1, …) | `record` `okki.<code>` with OKKI's message |

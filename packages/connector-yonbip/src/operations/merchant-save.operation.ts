@@ -82,6 +82,7 @@ export class MerchantSaveOperation implements Target {
     let fresh = false;
     // Whether an earlier Insert of this write may have been applied although its answer was lost.
     let insertMaybeApplied = false;
+    let insertRefused = false;
     if (id === undefined) {
       // Covers ctx.maybeWritten too: without a known id the code is always looked up first.
       id = await this.findId(code, signal);
@@ -102,10 +103,17 @@ export class MerchantSaveOperation implements Target {
               id = found;
               continue;
             }
-          } else if (id === undefined && insertMaybeApplied) {
-            // The lost Insert was applied after all (e.g. the code is now taken): that is our customer.
+          } else if (id === undefined && !insertRefused) {
+            // The code may have been taken since the lookup: by our own Insert whose answer was lost
+            // (then that is our customer), or by another writer (then this becomes an Update).
+            insertRefused = true;
             const found = await this.findId(code, signal);
-            if (found !== undefined) return { outcome: 'inserted', id: found };
+            if (found !== undefined) {
+              if (insertMaybeApplied) return { outcome: 'inserted', id: found };
+              id = found;
+              fresh = true;
+              continue;
+            }
           }
           throw error;
         }

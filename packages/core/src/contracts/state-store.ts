@@ -19,6 +19,8 @@ export interface QueueItem {
   maybeWritten: boolean;
   lastErrorCode: string | null;
   lastErrorMessage: string | null;
+  /** The target id this key was last delivered under (id map), filled in by `claim`. */
+  knownId?: string | null;
   runId: string;
   createdAt: string;
   updatedAt: string;

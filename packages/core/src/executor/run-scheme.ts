@@ -160,8 +160,14 @@ export async function runScheme(o: RunSchemeOptions): Promise<RunReport> {
     const buffer: QueueItem[] = [];
     let active = 0;
 
+    // Pending items this process knows of: claiming only then saves a write transaction per empty poll.
+    let knownPending = 0;
     const refill = (): QueueItem | undefined => {
-      if (buffer.length === 0) buffer.push(...store.claim(scheme, Math.max(concurrency * 4, 16)));
+      if (buffer.length === 0 && (knownPending > 0 || readerDone)) {
+        const claimed = store.claim(scheme, Math.max(concurrency * 8, 256));
+        knownPending = Math.max(0, knownPending - claimed.length);
+        buffer.push(...claimed);
+      }
       return buffer.shift();
     };
 
@@ -176,6 +182,8 @@ export async function runScheme(o: RunSchemeOptions): Promise<RunReport> {
       progress();
     };
 
+    // Writes in flight are let finish on a stop; nothing aborts them.
+    const writeSignal = new AbortController().signal;
     const writeOne = async (item: QueueItem) => {
       let payload = item.payload;
       if (payload === null) {
@@ -191,13 +199,13 @@ export async function runScheme(o: RunSchemeOptions): Promise<RunReport> {
         item.fingerprint = mapped.fingerprint;
         store.enqueue(scheme, report.runId, [{ key: item.key, payload, fingerprint: mapped.fingerprint, cursor: item.cursor ?? undefined }]);
       }
-      const knownId = store.delivered(scheme, [item.key]).get(item.key)?.targetId ?? undefined;
+      const knownId = item.knownId ?? (item.payload === null ? store.delivered(scheme, [item.key]).get(item.key)?.targetId : undefined) ?? undefined;
       try {
         const result = await o.target.write(payload, {
           key: item.key,
           knownId,
           maybeWritten: item.maybeWritten,
-          signal: new AbortController().signal,
+          signal: writeSignal,
           logger,
         });
         completions.push({ id: item.id, key: item.key, fingerprint: item.fingerprint, outcome: result.outcome, targetId: result.id });
@@ -291,6 +299,7 @@ export async function runScheme(o: RunSchemeOptions): Promise<RunReport> {
     if (leftover && !o.drainOnly) logger.info(`resuming ${leftover} queued writes from an earlier run`);
     report.resumed = leftover;
     outstanding += leftover;
+    knownPending += leftover;
     startWorkers();
 
     // ---- reader -------------------------------------------------------------------------------
@@ -330,7 +339,10 @@ export async function runScheme(o: RunSchemeOptions): Promise<RunReport> {
             outstanding++;
           }
         }
-        if (items.length) store.enqueue(scheme, report.runId, items);
+        if (items.length) {
+          store.enqueue(scheme, report.runId, items);
+          knownPending += items.filter((i) => !i.dead).length;
+        }
         notify();
         progress();
         if (outstanding > maxQueued && !stop.signal.aborted) {

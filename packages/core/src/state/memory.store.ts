@@ -17,13 +17,18 @@ interface SchemeState {
   delivered: Map<string, Delivered>;
   queue: Map<string, QueueItem>; // by key
   byId: Map<number, QueueItem>;
+  /** Ids of pending items, oldest first (a Set keeps insertion order). */
+  pending: Set<number>;
+  /** Done items are forgotten (only their delivery is kept); this counts them. */
+  done: number;
   runs: RunReport[];
   locked: boolean;
 }
 
 /**
- * A {@link StateStore} in memory, with the same semantics as the SQLite store. For tests and for
- * measuring the engine without storage; nothing survives the process.
+ * A {@link StateStore} in memory, with the same semantics as the SQLite store, except that done items
+ * are forgotten once delivered (their delivery — fingerprint and target id — is kept, and they are
+ * counted). For tests and for measuring the engine without storage; nothing survives the process.
  */
 export class MemoryStateStore implements StateStore {
   private readonly states = new Map<string, SchemeState>();
@@ -32,7 +37,7 @@ export class MemoryStateStore implements StateStore {
   private s(scheme: string): SchemeState {
     let st = this.states.get(scheme);
     if (!st) {
-      st = { cursors: new Map(), delivered: new Map(), queue: new Map(), byId: new Map(), runs: [], locked: false };
+      st = { cursors: new Map(), delivered: new Map(), queue: new Map(), byId: new Map(), pending: new Set(), done: 0, runs: [], locked: false };
       this.states.set(scheme, st);
     }
     return st;
@@ -87,17 +92,27 @@ export class MemoryStateStore implements StateStore {
       };
       st.queue.set(it.key, item);
       st.byId.set(item.id, item);
+      this.setStatus(st, item, status);
     }
   }
 
+  private setStatus(st: SchemeState, item: QueueItem, status: QueueStatus): void {
+    item.status = status;
+    if (status === 'pending') {
+      st.pending.delete(item.id);
+      st.pending.add(item.id);
+    } else st.pending.delete(item.id);
+  }
+
   claim(scheme: string, limit: number): QueueItem[] {
+    const st = this.s(scheme);
     const out: QueueItem[] = [];
-    for (const item of this.s(scheme).byId.values()) {
+    for (const id of st.pending) {
       if (out.length >= limit) break;
-      if (item.status !== 'pending') continue;
-      item.status = 'in-flight';
+      const item = st.byId.get(id)!;
+      this.setStatus(st, item, 'in-flight');
       item.attempts++;
-      out.push({ ...item });
+      out.push({ ...item, knownId: st.delivered.get(item.key)?.targetId ?? null });
     }
     return out;
   }
@@ -107,7 +122,14 @@ export class MemoryStateStore implements StateStore {
     for (const c of completions) {
       const item = st.byId.get(c.id);
       if (item) {
-        item.status = item.fingerprint === c.fingerprint ? 'done' : 'pending';
+        const done = item.fingerprint === c.fingerprint;
+        this.setStatus(st, item, done ? 'done' : 'pending');
+        if (done) {
+          // Memory holds only what is still to be written; a done item lives on as its delivery.
+          st.byId.delete(item.id);
+          st.queue.delete(item.key);
+          st.done++;
+        }
         item.maybeWritten = false;
         item.lastErrorCode = null;
         item.lastErrorMessage = null;
@@ -122,7 +144,7 @@ export class MemoryStateStore implements StateStore {
     for (const f of failures) {
       const item = st.byId.get(f.id);
       if (!item) continue;
-      item.status = f.dead ? 'dead' : 'pending';
+      this.setStatus(st, item, f.dead ? 'dead' : 'pending');
       item.lastErrorCode = f.code;
       item.lastErrorMessage = f.message;
       if (f.maybeWritten) item.maybeWritten = true;
@@ -131,9 +153,10 @@ export class MemoryStateStore implements StateStore {
 
   recoverInFlight(scheme: string): number {
     let n = 0;
-    for (const item of this.s(scheme).byId.values()) {
+    const st = this.s(scheme);
+    for (const item of st.byId.values()) {
       if (item.status === 'in-flight') {
-        item.status = 'pending';
+        this.setStatus(st, item, 'pending');
         item.maybeWritten = true;
         n++;
       }
@@ -142,8 +165,9 @@ export class MemoryStateStore implements StateStore {
   }
 
   counts(scheme: string): Record<QueueStatus, number> {
-    const out: Record<QueueStatus, number> = { pending: 0, 'in-flight': 0, done: 0, dead: 0 };
-    for (const item of this.s(scheme).byId.values()) out[item.status]++;
+    const st = this.s(scheme);
+    const out: Record<QueueStatus, number> = { pending: 0, 'in-flight': 0, done: st.done, dead: 0 };
+    for (const item of st.byId.values()) out[item.status]++;
     return out;
   }
 
@@ -155,9 +179,10 @@ export class MemoryStateStore implements StateStore {
 
   requeueDead(scheme: string, ids?: number[]): number {
     let n = 0;
-    for (const item of this.s(scheme).byId.values()) {
+    const st = this.s(scheme);
+    for (const item of st.byId.values()) {
       if (item.status === 'dead' && (!ids || ids.includes(item.id))) {
-        item.status = 'pending';
+        this.setStatus(st, item, 'pending');
         item.attempts = 0;
         n++;
       }

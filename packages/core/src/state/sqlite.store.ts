@@ -101,7 +101,7 @@ export class SqliteStateStore implements StateStore {
          ON CONFLICT (scheme, stream) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
       ),
       delivered: db.prepare<[string, string], { key: string; fingerprint: string; target_id: string | null }>(
-        'SELECT key, fingerprint, target_id FROM delivered WHERE scheme = ? AND key = ?',
+        'SELECT key, fingerprint, target_id FROM delivered WHERE scheme = ? AND key IN (SELECT value FROM json_each(?))',
       ),
       enqueue: db.prepare(
         `INSERT INTO queue (scheme, key, payload, source, fingerprint, cursor, status, attempts, last_error_code, last_error_message, run_id, created_at, updated_at)
@@ -114,19 +114,21 @@ export class SqliteStateStore implements StateStore {
            attempts = CASE WHEN queue.status = 'in-flight' THEN queue.attempts ELSE 0 END,
            fingerprint = excluded.fingerprint`,
       ),
-      claimIds: db.prepare<[string, number], { id: number }>(
-        `SELECT id FROM queue WHERE scheme = ? AND status = 'pending' ORDER BY id LIMIT ?`,
+      claim: db.prepare<[string, string, number], QueueRow & { known_id: string | null }>(
+        `UPDATE queue SET status = 'in-flight', attempts = attempts + 1, updated_at = ?
+         WHERE id IN (SELECT id FROM queue WHERE scheme = ? AND status = 'pending' ORDER BY id LIMIT ?)
+         RETURNING *, (SELECT target_id FROM delivered d WHERE d.scheme = queue.scheme AND d.key = queue.key) AS known_id`,
       ),
-      markInFlight: db.prepare<[string, number], QueueRow>(
-        `UPDATE queue SET status = 'in-flight', attempts = attempts + 1, updated_at = ? WHERE id = ? RETURNING *`,
-      ),
+      // Completions come as one JSON array [{id, key, fp, tid}] per batch: two statements, not two per item.
       complete: db.prepare(
-        `UPDATE queue SET status = CASE WHEN fingerprint = @fingerprint THEN 'done' ELSE 'pending' END,
+        `UPDATE queue SET status = CASE WHEN queue.fingerprint = c.fp THEN 'done' ELSE 'pending' END,
            maybe_written = 0, last_error_code = NULL, last_error_message = NULL, updated_at = @now
-         WHERE id = @id`,
+         FROM (SELECT value ->> '$.id' AS id, value ->> '$.fp' AS fp FROM json_each(@batch)) AS c
+         WHERE queue.id = c.id`,
       ),
       deliver: db.prepare(
-        `INSERT INTO delivered (scheme, key, fingerprint, target_id, delivered_at) VALUES (@scheme, @key, @fingerprint, @targetId, @now)
+        `INSERT INTO delivered (scheme, key, fingerprint, target_id, delivered_at)
+         SELECT @scheme, value ->> '$.key', value ->> '$.fp', value ->> '$.tid', @now FROM json_each(@batch) WHERE true
          ON CONFLICT (scheme, key) DO UPDATE SET fingerprint = excluded.fingerprint,
            target_id = COALESCE(excluded.target_id, delivered.target_id), delivered_at = excluded.delivered_at`,
       ),
@@ -208,9 +210,9 @@ export class SqliteStateStore implements StateStore {
 
   delivered(scheme: string, keys: string[]): Map<string, Delivered> {
     const out = new Map<string, Delivered>();
-    for (const key of keys) {
-      const row = this.stmts.delivered.get(scheme, key);
-      if (row) out.set(key, { key, fingerprint: row.fingerprint, targetId: row.target_id });
+    if (keys.length === 0) return out;
+    for (const row of this.stmts.delivered.all(scheme, JSON.stringify(keys))) {
+      out.set(row.key, { key: row.key, fingerprint: row.fingerprint, targetId: row.target_id });
     }
     return out;
   }
@@ -237,19 +239,19 @@ export class SqliteStateStore implements StateStore {
   }
 
   claim(scheme: string, limit: number): QueueItem[] {
-    const now = new Date().toISOString();
-    return this.db.transaction(() =>
-      this.stmts.claimIds.all(scheme, limit).map(({ id }) => toItem(this.stmts.markInFlight.get(now, id)!)),
-    )();
+    return this.stmts.claim
+      .all(new Date().toISOString(), scheme, limit)
+      .map((r) => ({ ...toItem(r), knownId: r.known_id }))
+      .sort((a, b) => a.id - b.id);
   }
 
   complete(scheme: string, completions: Completion[]): void {
+    if (completions.length === 0) return;
     const now = new Date().toISOString();
+    const batch = JSON.stringify(completions.map((c) => ({ id: c.id, key: c.key, fp: c.fingerprint, tid: c.targetId ?? null })));
     this.db.transaction(() => {
-      for (const c of completions) {
-        this.stmts.complete.run({ id: c.id, fingerprint: c.fingerprint, now });
-        this.stmts.deliver.run({ scheme, key: c.key, fingerprint: c.fingerprint, targetId: c.targetId ?? null, now });
-      }
+      this.stmts.complete.run({ batch, now });
+      this.stmts.deliver.run({ scheme, batch, now });
     })();
   }
 
