@@ -117,3 +117,12 @@ describe('loadScheme', () => {
     expect((await loadScheme(viaEnv, { resolver: memoryResolver, env: { MEM_TOKEN: 'x1234' } })).warnings).toEqual([]);
   });
 });
+
+describe('resolveEnv', () => {
+  it('leaves out a value that is only a placeholder and resolves to empty', async () => {
+    const { resolveEnv } = await import('../src/index.js');
+    const { value, problems } = resolveEnv({ a: '${env:UNSET_X:-}', b: 'x${env:UNSET_X:-}', c: '${env:SET_Y}' }, { SET_Y: 'y' }, 'f');
+    expect(problems).toEqual([]);
+    expect(value).toEqual({ b: 'x', c: 'y' });
+  });
+});

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { Logger } from '../contracts/logger.js';
 import { silentLogger } from '../contracts/logger.js';
 import type { Mapper } from '../contracts/mapper.js';
@@ -102,6 +103,8 @@ export async function runScheme(o: RunSchemeOptions): Promise<RunReport> {
 
   const lock = await store.lock(scheme, { wait: o.waitForLock ?? false, ...(o.signal ? { signal: o.signal } : {}) });
   const stop = new AbortController();
+  // Every queued request of a run listens on these signals; that is expected, not a leak.
+  setMaxListeners(0, stop.signal);
   const onAbort = () => stop.abort();
   o.signal?.addEventListener('abort', onAbort, { once: true });
   let fatal: unknown;
@@ -184,6 +187,7 @@ export async function runScheme(o: RunSchemeOptions): Promise<RunReport> {
 
     // Writes in flight are let finish on a stop; nothing aborts them.
     const writeSignal = new AbortController().signal;
+    setMaxListeners(0, writeSignal);
     const writeOne = async (item: QueueItem) => {
       let payload = item.payload;
       if (payload === null) {

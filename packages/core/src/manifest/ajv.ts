@@ -8,6 +8,7 @@ const addFormats = formatsModule.default;
 export function createAjv(options: { useDefaults?: boolean; coerceTypes?: boolean } = {}): Ajv2020 {
   const ajv = new Ajv2020({
     allErrors: true,
+    verbose: true,
     strict: false,
     useDefaults: options.useDefaults ?? false,
     coerceTypes: options.coerceTypes ?? false,
@@ -29,7 +30,25 @@ export function problemsFromAjv(
   if (!errors) return [];
   const out: Problem[] = [];
   const seen = new Set<string>();
+  // An anyOf/oneOf whose branches only require properties reads better as one problem naming the choices.
+  const choices = errors.filter(
+    (e) =>
+      (e.keyword === 'anyOf' || e.keyword === 'oneOf') &&
+      Array.isArray(e.schema) &&
+      (e.schema as { required?: string[] }[]).every((b) => Array.isArray(b.required) && Object.keys(b).length === 1),
+  );
+  for (const c of choices) {
+    const options = (c.schema as { required: string[] }[]).map((b) => b.required.join(' + '));
+    out.push({
+      file,
+      pointer: basePointer + c.instancePath,
+      expected: `one of: ${options.join(', or ')}`,
+      found: 'none of them',
+      hint: `set ${options.join(', or ')}`,
+    });
+  }
   for (const e of errors) {
+    if (choices.some((c) => e === c || e.schemaPath.startsWith(`${c.schemaPath}/`))) continue;
     // anyOf/oneOf umbrella errors repeat what their branches say; keep them only if alone.
     if ((e.keyword === 'anyOf' || e.keyword === 'oneOf') && errors.length > 1) continue;
     let pointer = basePointer + e.instancePath;

@@ -203,7 +203,12 @@ export async function loadScheme(file: string, options: LoadSchemeOptions): Prom
   }
 
   if (problems.length || !sourcePlugin || !targetPlugin || !stream || !operation) {
-    throw new SchemeError(withLines(problems), { system: file });
+    // A setting left out because its variable is unset is reported once, as the missing variable.
+    const unset = new Set(envResult.problems.map((p) => p.pointer));
+    const reported = problems
+      .filter((p, i) => i < envResult.problems.length || !(unset.has(p.pointer) && p.found === 'nothing'))
+      .map((p) => withEnvNames(p, raw));
+    throw new SchemeError(withLines(reported), { system: file });
   }
 
   const warnings: Problem[] = [];
@@ -415,6 +420,22 @@ function schemaAt(schemaPath: string): Record<string, unknown> | undefined {
   let cur: unknown = schemeSchema;
   for (const p of parts) cur = (cur as Record<string, unknown> | undefined)?.[p];
   return (cur as { properties?: Record<string, unknown> } | undefined)?.properties;
+}
+
+/** In a "one of: a, or b + c" problem, names the environment variables the file reads those settings from. */
+function withEnvNames(p: Problem, raw: unknown): Problem {
+  if (!p.expected.startsWith('one of: ')) return p;
+  const names = p.expected.slice('one of: '.length).split(', or ').map((option) =>
+    option
+      .split(' + ')
+      .map((field) => {
+        const v = valueAt(raw, `${p.pointer}/${pointerEscape(field)}`);
+        const m = typeof v === 'string' ? /^\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?::-[^}]*)?\}$/.exec(v) : null;
+        return m ? `${field} (${m[1]})` : field;
+      })
+      .join(' + '),
+  );
+  return { ...p, hint: `set ${names.join(', or ')}` };
 }
 
 function snake(s: string): string {

@@ -11,7 +11,9 @@ export function hasEnvPlaceholder(value: string): boolean {
 
 /**
  * Resolves `${env:NAME}` and `${env:NAME:-default}` in every string of a parsed document. A missing
- * variable without a default is a problem naming it and where it is used.
+ * variable without a default is a problem naming it and where it is used. A value that is nothing but
+ * placeholders and resolves to the empty string is left out, so `tenantId: ${env:YONBIP_TENANT_ID:-}`
+ * makes an optional setting.
  */
 export function resolveEnv(
   doc: unknown,
@@ -42,7 +44,11 @@ export function resolveEnv(
     if (Array.isArray(node)) return node.map((v, i) => walk(v, `${pointer}/${i}`));
     if (node !== null && typeof node === 'object') {
       const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(node)) out[k] = walk(v, `${pointer}/${pointerEscape(k)}`);
+      for (const [k, v] of Object.entries(node)) {
+        const resolved = walk(v, `${pointer}/${pointerEscape(k)}`);
+        if (resolved === '' && typeof v === 'string' && v !== '' && v.replace(PLACEHOLDER, '') === '') continue;
+        out[k] = resolved;
+      }
       return out;
     }
     return node;

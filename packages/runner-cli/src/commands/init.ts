@@ -1,0 +1,56 @@
+import { Args, Flags } from '@oclif/core';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { SchemeError } from '@qiao/core';
+import { QiaoCommand } from '../lib/base-command.js';
+import { err, printJson, table } from '../lib/output.js';
+import { envVariables, listTemplates, templateDirs } from '../lib/templates.js';
+
+export default class Init extends QiaoCommand {
+  static override summary = 'Write a new scheme file from a template or from any shared scheme file.';
+  static override examples = [
+    '<%= config.bin %> init okki-to-yonbip.scheme.yaml --template okki-to-yonbip',
+    '<%= config.bin %> init mine.scheme.yaml --from ./shared/colleague.scheme.yaml',
+  ];
+  static override args = { file: Args.string({ description: 'the scheme file to write', required: true }) };
+  static override flags = {
+    template: Flags.string({ char: 't', description: 'template name (see `qiao templates`)', exclusive: ['from'] }),
+    from: Flags.string({ description: 'start from this scheme file instead of a template', exclusive: ['template'] }),
+    templates: Flags.string({ description: 'a folder of shared scheme files to look for the template in' }),
+    force: Flags.boolean({ description: 'overwrite the file if it exists' }),
+    json: Flags.boolean({ description: 'print the file written and the variables to set as JSON' }),
+  };
+
+  async run(): Promise<void> {
+    const { args, flags } = await this.parse(Init);
+    let sourceFile: string;
+    if (flags.from) {
+      if (!existsSync(flags.from)) {
+        throw new SchemeError([{ file: flags.from, pointer: '', expected: 'a readable scheme file', found: 'no such file', hint: 'check the path given to --from' }]);
+      }
+      sourceFile = flags.from;
+    } else {
+      const name = flags.template ?? 'okki-to-yonbip';
+      const all = listTemplates(templateDirs(flags.templates));
+      const t = all.find((x) => x.name === name);
+      if (!t) {
+        throw new SchemeError([
+          { file: 'flag --template', pointer: '', expected: `a known template (${all.map((x) => x.name).join(', ')})`, found: JSON.stringify(name), hint: 'see `qiao templates`' },
+        ]);
+      }
+      sourceFile = t.file;
+    }
+    if (existsSync(args.file) && !flags.force) {
+      throw new SchemeError([{ file: args.file, pointer: '', expected: 'a path that does not exist yet', found: 'an existing file', hint: 'choose another name, or pass --force to overwrite it' }]);
+    }
+    const text = readFileSync(sourceFile, 'utf8');
+    writeFileSync(args.file, text);
+    const vars = envVariables(text);
+    if (flags.json) return printJson({ file: args.file, from: sourceFile, variables: vars });
+    err(`wrote ${args.file} (from ${sourceFile})`);
+    const required = vars.filter((v) => v.default === undefined);
+    const optional = vars.filter((v) => v.default !== undefined);
+    if (required.length) err(`\nSet these before running it:\n${table(['variable', 'used at'], required.map((v) => [v.name, v.usedAt]))}`);
+    if (optional.length) err(`\nOptional (defaults shown):\n${table(['variable', 'default'], optional.map((v) => [v.name, v.default || '(empty: left out)']))}`);
+    err(`\nThen: qiao validate ${args.file} && qiao check ${args.file} && qiao preview ${args.file}`);
+  }
+}
