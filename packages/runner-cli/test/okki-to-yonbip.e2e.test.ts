@@ -93,7 +93,7 @@ describe('okki-to-yonbip template end to end on the simulators', () => {
     expect(bip.merchants()).toHaveLength(253);
     expect(bip.counters.updates).toBeGreaterThanOrEqual(5);
     for (const [code, id] of idsBefore) {
-      const m = bip.merchantByCode(code) as { id: string; address: { zh_CN: string } };
+      const m = bip.merchantByCode(code) as unknown as { id: string; address: { zh_CN: string } };
       expect(m.id).toBe(id); // the update carried the exact 19-digit id
       expect(m.address.zh_CN).toMatch(/（新址）$/);
     }
