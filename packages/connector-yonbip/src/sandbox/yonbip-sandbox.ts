@@ -128,6 +128,8 @@ export interface YonbipSandbox {
   setRateLimit(perSecond: number | undefined): void;
   /** Pre-creates a customer (e.g. to provoke 客户名称重复). */
   seedMerchant(input: SeedMerchantInput): SandboxMerchant;
+  /** Renames a customer, as a user would in BIP (e.g. to resolve 客户名称重复). Returns false if the code is unknown. */
+  renameMerchant(code: string, name: string): boolean;
   /** Makes every token issued so far invalid (the next gateway call gets 310036). */
   expireTokens(): void;
   /**
@@ -551,6 +553,14 @@ export async function startYonbipSandbox(options: YonbipSandboxOptions = {}): Pr
       byId.set(m.id, m);
       idByCode.set(code, m.id);
       return structuredClone(m);
+    },
+    renameMerchant(code, name) {
+      const id = idByCode.get(code);
+      const m = id === undefined ? undefined : byId.get(id);
+      if (!m) return false;
+      m.name = { ...m.name, zh_CN: name };
+      m.modifyTime = now();
+      return true;
     },
     expireTokens() {
       tokens.clear();
