@@ -236,6 +236,21 @@ export async function loadScheme(file: string, options: LoadSchemeOptions): Prom
   const sourceSecrets = secretsOf(sourcePlugin, sourceConnection, 'source');
   const targetSecrets = secretsOf(targetPlugin, targetConnection, 'target');
   const webhookSecrets = (scheme.alerts?.webhooks ?? []).flatMap((w) => (w.secret ? [w.secret] : []));
+  (scheme.alerts?.webhooks ?? []).forEach((w, i) => {
+    const pointer = `/alerts/webhooks/${i}/secret`;
+    const rawValue = valueAt(raw, pointer);
+    if (typeof rawValue === 'string' && rawValue !== '' && !hasEnvPlaceholder(rawValue)) {
+      const line = lineOf(pointer);
+      warnings.push({
+        file,
+        pointer,
+        ...(line ? { line } : {}),
+        expected: `\${env:…} for the ${w.type} webhook's signing secret`,
+        found: 'a literal value',
+        hint: `write secret: \${env:${w.type.toUpperCase()}_WEBHOOK_SECRET} so the file can be shared without it`,
+      });
+    }
+  });
 
   const validateInput = createAjv().compile(operation.input);
   const checkPayload = (payload: unknown): Problem[] =>
