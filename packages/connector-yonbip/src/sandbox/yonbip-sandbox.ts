@@ -208,6 +208,15 @@ export async function startYonbipSandbox(options: YonbipSandboxOptions = {}): Pr
   const requests: SandboxRequest[] = [];
   const byId = new Map<string, SandboxMerchant>();
   const idByCode = new Map<string, string>();
+  // Ids by name.zh_CN, so the name check and the lookup by code stay O(1) with 100k customers.
+  const idsByName = new Map<string, Set<string>>();
+  const indexName = (id: string, name: string | undefined, previous?: string): void => {
+    if (previous !== undefined && previous !== name) idsByName.get(previous)?.delete(id);
+    if (name === undefined) return;
+    let ids = idsByName.get(name);
+    if (!ids) idsByName.set(name, (ids = new Set()));
+    ids.add(id);
+  };
   const inserts = new Map<string, number>();
   const tokens = new Map<string, { expiresAt: number; calls: number }>();
   const drops: Array<'destroy' | 'stall'> = [];
@@ -398,6 +407,7 @@ export async function startYonbipSandbox(options: YonbipSandboxOptions = {}): Pr
     };
     byId.set(m.id, m);
     idByCode.set(code, m.id);
+    indexName(m.id, m.name.zh_CN);
     inserts.set(code, (inserts.get(code) ?? 0) + 1);
     counters.inserts++;
     return m;
@@ -455,6 +465,7 @@ export async function startYonbipSandbox(options: YonbipSandboxOptions = {}): Pr
     if (m.code !== old.code) idByCode.delete(old.code);
     idByCode.set(m.code, id);
     byId.set(id, m);
+    indexName(id, m.name.zh_CN, old.name.zh_CN);
     counters.updates++;
     return m;
   }
@@ -471,8 +482,13 @@ export async function startYonbipSandbox(options: YonbipSandboxOptions = {}): Pr
     }
     const pageIndex = Math.max(1, Math.floor(Number(q.pageIndex ?? 1)) || 1);
     const pageSize = Math.min(500, Math.max(1, Math.floor(Number(q.pageSize ?? 10)) || 10));
-    let rows = [...byId.values()];
-    if (q.code !== undefined && q.code !== null && q.code !== '') rows = rows.filter((m) => m.code === String(q.code));
+    let rows: SandboxMerchant[];
+    if (q.code !== undefined && q.code !== null && q.code !== '') {
+      // Codes are unique: the index holds the one customer with this code, if any.
+      const id = idByCode.get(String(q.code));
+      const m = id === undefined ? undefined : byId.get(id);
+      rows = m ? [m] : [];
+    } else rows = [...byId.values()];
     const name = typeof q.name === 'string' ? q.name : undefined;
     if (name) rows = rows.filter((m) => (m.name.zh_CN ?? '').includes(name));
     const page = rows.slice((pageIndex - 1) * pageSize, pageIndex * pageSize).map(summary);
@@ -492,8 +508,8 @@ export async function startYonbipSandbox(options: YonbipSandboxOptions = {}): Pr
   }
 
   function nameFree(name: Multilingual, self: string | undefined): void {
-    for (const other of byId.values()) {
-      if (other.id !== self && other.name.zh_CN === name.zh_CN) throw new Refusal('客户名称重复');
+    for (const other of idsByName.get(name.zh_CN ?? '') ?? []) {
+      if (other !== self) throw new Refusal('客户名称重复');
     }
   }
 
@@ -552,13 +568,16 @@ export async function startYonbipSandbox(options: YonbipSandboxOptions = {}): Pr
       m.merchantApplyRanges.push({ id: newId(), orgId: m.createOrg, rangeType: 1, isCreator: true, isApplied: true });
       byId.set(m.id, m);
       idByCode.set(code, m.id);
+      indexName(m.id, m.name.zh_CN);
       return structuredClone(m);
     },
     renameMerchant(code, name) {
       const id = idByCode.get(code);
       const m = id === undefined ? undefined : byId.get(id);
       if (!m) return false;
+      const previous = m.name.zh_CN;
       m.name = { ...m.name, zh_CN: name };
+      indexName(m.id, name, previous);
       m.modifyTime = now();
       return true;
     },
