@@ -64,7 +64,8 @@ export interface RunSchemeOptions {
   runId?: string;
 }
 
-const FLUSH_EVERY = 64;
+const FLUSH_EVERY = 256;
+const FLUSH_MAX_WAIT_MS = 500;
 /** A batch is enqueued once it is full or its first record has waited this long. */
 const BATCH_MAX_WAIT_MS = 200;
 
@@ -145,7 +146,9 @@ export async function runScheme(o: RunSchemeOptions): Promise<RunReport> {
     // ---- writers -------------------------------------------------------------------------------
     const completions: Completion[] = [];
     const failures: Failure[] = [];
+    let lastFlush = Date.now();
     const flush = () => {
+      lastFlush = Date.now();
       if (completions.length) store.complete(scheme, completions.splice(0));
       if (failures.length) store.fail(scheme, failures.splice(0));
     };
@@ -260,7 +263,8 @@ export async function runScheme(o: RunSchemeOptions): Promise<RunReport> {
         } finally {
           active--;
           finishItem();
-          if (completions.length + failures.length >= FLUSH_EVERY) flush();
+          // In batches for speed, and at least twice a second so state and overview stay current.
+          if (completions.length + failures.length >= FLUSH_EVERY || Date.now() - lastFlush >= FLUSH_MAX_WAIT_MS) flush();
         }
       }
     };

@@ -114,10 +114,10 @@ export class SqliteStateStore implements StateStore {
            attempts = CASE WHEN queue.status = 'in-flight' THEN queue.attempts ELSE 0 END,
            fingerprint = excluded.fingerprint`,
       ),
-      claim: db.prepare<[string, string, number], QueueRow & { known_id: string | null }>(
+      claim: db.prepare<[string, string, number], QueueRow>(
         `UPDATE queue SET status = 'in-flight', attempts = attempts + 1, updated_at = ?
          WHERE id IN (SELECT id FROM queue WHERE scheme = ? AND status = 'pending' ORDER BY id LIMIT ?)
-         RETURNING *, (SELECT target_id FROM delivered d WHERE d.scheme = queue.scheme AND d.key = queue.key) AS known_id`,
+         RETURNING *`,
       ),
       // Completions come as one JSON array [{id, key, fp, tid}] per batch: two statements, not two per item.
       complete: db.prepare(
@@ -239,10 +239,11 @@ export class SqliteStateStore implements StateStore {
   }
 
   claim(scheme: string, limit: number): QueueItem[] {
-    return this.stmts.claim
-      .all(new Date().toISOString(), scheme, limit)
-      .map((r) => ({ ...toItem(r), knownId: r.known_id }))
-      .sort((a, b) => a.id - b.id);
+    const items = this.stmts.claim.all(new Date().toISOString(), scheme, limit).map(toItem);
+    // The id map of the whole batch in one query, rather than a lookup per row.
+    const known = this.delivered(scheme, items.map((i) => i.key));
+    for (const item of items) item.knownId = known.get(item.key)?.targetId ?? null;
+    return items.sort((a, b) => a.id - b.id);
   }
 
   complete(scheme: string, completions: Completion[]): void {
