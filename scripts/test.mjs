@@ -9,7 +9,11 @@ const root = new URL('..', import.meta.url).pathname;
 const env = { ...process.env, NX_NO_CLOUD: 'true', NX_DAEMON: 'false', OCLIF_SKIP_NEW_VERSION_CHECK: 'true' };
 const run = (cmd, args) => spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env }).status ?? 1;
 
-if (run('npx', ['--no-install', 'nx', 'run-many', '-t', 'build', 'typecheck', '--outputStyle=static']) !== 0) {
+if (
+  run('npx', ['--no-install', 'nx', 'run-many', '-t', 'build', 'typecheck', '--outputStyle=static']) !== 0 ||
+  // the reliability suite lives outside the packages
+  run('npx', ['--no-install', 'tsc', '-p', 'tests/chaos']) !== 0
+) {
   console.log('0 passed, 1 failed');
   console.error('build or type check failed (see above)');
   process.exit(1);
