@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SchemeError, type SourceRecord } from '@qiao/core';
 import { DETAIL_NOT_FOUND, formatChinaTime, incrementalWindow } from '@qiao/connector-okki';
 import { startOkkiSandbox, type OkkiSandbox, type OkkiSandboxOptions } from '@qiao/connector-okki/sandbox';
-import { collect, readContext, wire } from './helpers.js';
+import { collect, fastRetry, readContext, wire } from './helpers.js';
 
 const sandboxes: OkkiSandbox[] = [];
 async function sandbox(options: OkkiSandboxOptions = {}): Promise<OkkiSandbox> {
@@ -158,6 +158,23 @@ describe('company stream: faults and tokens', () => {
     // Every token served exactly `ttl` calls: one refresh per expiry, however many requests saw it.
     expect(s.counters.token).toBe(Math.ceil(served / ttl));
     expect(client.tokensIssued).toBe(s.counters.token);
+  });
+
+  it('keeps the other detail slots busy while one detail waits out its backoff (no head-of-line blocking)', async () => {
+    const s = await sandbox({ customers: 100, faultRate: 0.1, faultKinds: ['503'], seed: 4 });
+    const { stream } = wire(s, { limits: { concurrency: 4 }, retry: { ...fastRetry, baseDelayMs: 300, maxDelayMs: 300 } });
+    const records = await collect(stream, readContext({ params: { count: 100 }, detail: true }));
+    expect(keys(records)).toEqual(liveIds(s));
+    const info = s.requestLog.filter((r) => r.path === '/v1/company/info');
+    const fault = info.findIndex((r) => r.status === 503);
+    expect(fault).toBeGreaterThanOrEqual(0);
+    expect(fault).toBeLessThan(50);
+    const id = info[fault]!.query.company_id;
+    const retry = info.findIndex((r, i) => i > fault && r.query.company_id === id);
+    // Four slots: with the slot refilled only when the oldest detail is yielded, at most 3 + 3 others
+    // could run while it waits; refilled as soon as any detail settles, the others keep going.
+    const others = new Set(info.slice(fault + 1, retry).map((r) => r.query.company_id));
+    expect(others.size).toBeGreaterThan(10);
   });
 
   it('retries 5xx and 429 and reads every record once', async () => {

@@ -136,10 +136,18 @@ describe('classifyOkki', () => {
     contentType,
   });
   const list = req('company/list');
+  const info = req('company/info', { url: 'http://x/v1/company/info' });
   const token = req('oauth2/access_token', { method: 'POST', json: {} });
 
   it.each([
-    ['code 200', res(200, { code: 200, message: 'success', data: {} }), list, 'ok', undefined],
+    ['code 200', res(200, { code: 200, message: 'success', data: { list: [], totalItem: 0, count: 0 } }), list, 'ok', undefined],
+    ['code 200, empty list as data []', res(200, { code: 200, message: 'success', data: [] }), list, 'ok', undefined],
+    ['code 200, list without data', res(200, { code: 200, message: 'success' }), list, 'retry', 'okki.bad_envelope'],
+    ['code 200, list without data.list', res(200, { code: 200, message: 'success', data: { totalItem: 300 } }), list, 'retry', 'okki.bad_envelope'],
+    ['code 200, detail', res(200, { code: 200, message: 'success', data: { company_id: 1 } }), info, 'ok', undefined],
+    ['code 200, detail without data', res(200, { code: 200, message: 'success' }), info, 'retry', 'okki.bad_envelope'],
+    ['code 200, detail with data []', res(200, { code: 200, message: 'success', data: [] }), info, 'retry', 'okki.bad_envelope'],
+    ['no code', res(200, { message: 'ok' }), list, 'retry', 'okki.bad_envelope'],
     ['code 404', res(200, { code: 404, message: 'Not Found Resource', data: [] }), list, 'record', 'okki.not_found'],
     ['code 400', res(200, { code: 400, message: '参数错误' }), list, 'record', 'okki.400'],
     ['code -1', res(200, { code: -1, message: '系统繁忙' }), list, 'record', 'okki.-1'],

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadScheme, SchemeError, type Problem } from '../src/index.js';
 import { goodScheme, memoryResolver, tempDir, writeTemp } from './helpers.js';
@@ -100,6 +101,67 @@ describe('loadScheme', () => {
     expect(bin.problems[0]!.found).toBe('binary data');
     const huge = await problemsOf('huge.yaml', goodScheme + '#' + 'x'.repeat(1024 * 1024 + 10));
     expect(huge.problems[0]!.expected).toContain('at most');
+  });
+
+  it('refuses a YAML alias bomb and absurd nesting as problems of the file, not as crashes', async () => {
+    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x]'];
+    for (const [i, name] of ['b', 'c', 'd', 'e', 'f', 'g'].entries()) bomb.push(`${name}: &${name} [${Array(9).fill(`*${'abcdef'[i]}`).join(', ')}]`);
+    const aliases = await problemsOf('bomb.yaml', bomb.join('\n') + '\n');
+    expect(aliases.problems[0]).toMatchObject({ file: aliases.file, expected: 'valid YAML' });
+    expect(aliases.problems[0]!.found).toMatch(/cannot be expanded/);
+    const deepJson = await problemsOf('deep.json', `{"version": 1, "x": ${'['.repeat(100_000)}${']'.repeat(100_000)}}`);
+    expect(deepJson.problems[0]!.expected).toMatch(/nested at most 64 levels/);
+    const deepYaml = await problemsOf('deep.yaml', goodScheme + 'x:\n' + Array.from({ length: 70 }, (_, i) => `${'  '.repeat(i + 1)}k:`).join('\n') + ' 1\n');
+    expect(deepYaml.problems[0]!.expected).toMatch(/nested at most 64 levels/);
+  });
+
+  it.skipIf(!existsSync('/dev/zero'))('reads no more than the size limit from a file without end', async () => {
+    const { problems } = await loadScheme('/dev/zero', { resolver: memoryResolver, env: {} }).then(
+      () => ({ problems: [] as Problem[] }),
+      (e: SchemeError) => e,
+    );
+    expect(problems[0]).toMatchObject({ file: '/dev/zero', found: 'more than 1024 KiB' });
+  });
+
+  it('reads a JSON scheme saved with a byte-order mark', async () => {
+    const json = JSON.stringify({
+      version: 1,
+      id: 'bom',
+      source: { connector: 'memory', stream: 'records' },
+      target: { connector: 'memory', operation: 'records.save' },
+      mapping: { code: 'id', 'name.zh_CN': 'name' },
+    });
+    const file = writeTemp(dir, 'bom.json', '\uFEFF' + json);
+    expect((await loadScheme(file, { resolver: memoryResolver, env: {} })).scheme.id).toBe('bom');
+  });
+
+  it('reports a __proto__ key as an unknown key (it does not become the prototype)', async () => {
+    const { problems } = await problemsOf('proto.json', '{"__proto__": {"polluted": 1}, "version": 1}');
+    expect(problems.map((p) => p.pointer)).toContain('/__proto__');
+    expect(problems.map((p) => p.pointer)).not.toContain('/polluted');
+  });
+
+  it('refuses a request rate below what the limiter can run, as validate would', async () => {
+    const { problems } = await problemsOf('rate.yaml', goodScheme.replace('operation: records.save', 'operation: records.save\n  limits: { requestsPerSecond: 0.0001 }'));
+    expect(problems[0]).toMatchObject({ pointer: '/target/limits/requestsPerSecond' });
+  });
+
+  it('never repeats a secret in a problem, even when a secret variable is used in the wrong place', async () => {
+    const secret = 'mem-Secret/Value=9c1d7e';
+    const env = { MEM_TOKEN: secret, SOME_PASSWORD: 'pass Word 12345' };
+    const withToken = goodScheme.replace('operation: records.save', 'operation: records.save\n  connection: { token: "${env:MEM_TOKEN}" }');
+    // in a field the manifest does not mark secret, and in a mapping expression (JSONata quotes a piece of it)
+    const misplaced = await problemsOf('secret-misplaced.yaml', withToken.replace('count: 10', 'count: "${env:MEM_TOKEN}"').replace('amount: amount', 'amount: "${env:MEM_TOKEN} +"'), env);
+    expect(misplaced.problems.map((p) => p.pointer).sort()).toEqual(['/mapping/amount', '/source/params/count']);
+    // a variable with a secret-looking name, in a field the scheme schema refuses
+    const id = await problemsOf('secret-id.yaml', withToken.replace('id: mem-test', 'id: "${env:SOME_PASSWORD}"'), env);
+    expect(id.problems.map((p) => p.pointer)).toEqual(['/id']);
+    for (const { problems, message } of [misplaced, id]) {
+      expect(message).not.toContain(secret);
+      expect(message).not.toContain('9c1d7e');
+      expect(message).not.toContain('pass Word 12345');
+      expect(problems.every((p) => p.found === 'a value holding a secret (not shown)')).toBe(true);
+    }
   });
 
   it('says plainly when the file does not exist', async () => {

@@ -130,20 +130,36 @@ export class CompanyStream implements Source {
       }
       return;
     }
+    // A slot is refilled as soon as any detail settles, not only when the oldest one is yielded: a
+    // detail waiting out a retry's backoff must not hold the other slots idle (head-of-line blocking).
+    // Finished details wait in `results` (at most one page) until their turn comes.
     const window = Math.max(1, this.connection.limiter.limits.concurrency);
-    const inflight: Promise<SourceRecord | undefined>[] = [];
+    const results: (Promise<SourceRecord | undefined> | undefined)[] = [];
     let next = 0;
-    const start = (): void => {
-      const row = rows[next++] as Record<string, unknown>;
-      const p = this.withDetail(row, ctx);
-      p.catch(() => undefined);
-      inflight.push(p);
+    let running = 0;
+    const fill = (): void => {
+      while (next < rows.length && running < window && !ctx.signal.aborted) start();
     };
-    while (next < rows.length && inflight.length < window) start();
-    while (inflight.length > 0) {
-      const record = await (inflight.shift() as Promise<SourceRecord | undefined>);
+    const settled = (): void => {
+      running--;
+      fill();
+    };
+    const start = (): void => {
+      const row = rows[next] as Record<string, unknown>;
+      running++;
+      const p = this.withDetail(row, ctx);
+      // Registered before anyone awaits `p`, so the slot is refilled before the record is yielded;
+      // it also keeps a failure of a detail not yet awaited from being unhandled.
+      p.then(settled, settled);
+      results[next++] = p;
+    };
+    fill();
+    for (let i = 0; i < rows.length; i++) {
       ctx.signal.throwIfAborted();
-      if (next < rows.length) start();
+      if (i >= next) start();
+      const record = await results[i];
+      results[i] = undefined;
+      ctx.signal.throwIfAborted();
       if (record) yield record;
     }
   }

@@ -305,7 +305,21 @@ export function classifyOkki(res: HttpResponse, req: HttpRequest): Classificatio
   if (body.code === undefined || Number.isNaN(code)) {
     return { kind: 'retry', reason: 'okki.bad_envelope', message: `HTTP ${res.status} answer has no code: ${message}` };
   }
-  if (code === 200 || (code === 0 && !error)) return { kind: 'ok' };
+  if (code === 200 || (code === 0 && !error)) {
+    // A success envelope must carry what the call returns. Read as empty, a list without `data.list`
+    // would end the read early (and the cursor would then pass customers never read); a detail without
+    // `data` would deliver the list row's few fields as the whole customer. An empty list may come as
+    // `data: []` (OKKI's PHP writes empty data that way, as in its not-found answer) or with totalItem 0.
+    const data = asObject(body.data);
+    const emptyList = (Array.isArray(body.data) && body.data.length === 0) || (data !== undefined && Number(data.totalItem) === 0);
+    if (req.name === 'company/list' && !Array.isArray(data?.list) && !emptyList) {
+      return { kind: 'retry', reason: 'okki.bad_envelope', message: `HTTP ${res.status} code ${code} answer has no data.list: ${message}` };
+    }
+    if (req.name === 'company/info' && !data) {
+      return { kind: 'retry', reason: 'okki.bad_envelope', message: `HTTP ${res.status} code ${code} answer has no data object: ${message}` };
+    }
+    return { kind: 'ok' };
+  }
   if (code === 404) return { kind: 'record', reason: OKKI_NOT_FOUND, message: `not found (code 404: ${message})` };
   return { kind: 'record', reason: `okki.${code}`, message: `code ${code}: ${message}` };
 }

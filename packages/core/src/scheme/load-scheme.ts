@@ -1,8 +1,9 @@
-import { readFile } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import type { ConnectorPlugin } from '../contracts/connector-plugin.js';
 import { SchemeError, type Problem } from '../errors/errors.js';
+import { redact } from '../http/redact.js';
 import type { Limits } from '../executor/limiter.js';
 import { createAjv, describe, pointerEscape, problemsFromAjv, valueAt } from '../manifest/ajv.js';
 import { secretFields } from '../manifest/load-manifest.js';
@@ -115,7 +116,7 @@ export async function loadScheme(file: string, options: LoadSchemeOptions): Prom
           : undefined,
       ),
     );
-    throw new SchemeError(withLines(problems), { system: file });
+    throw new SchemeError(await hideSecrets(withLines(problems), resolved, envResult.variables, options.resolver), { system: file });
   }
   const scheme = resolved as unknown as SchemeFile;
 
@@ -208,7 +209,7 @@ export async function loadScheme(file: string, options: LoadSchemeOptions): Prom
     const reported = problems
       .filter((p, i) => i < envResult.problems.length || !(unset.has(p.pointer) && p.found === 'nothing'))
       .map((p) => withEnvNames(p, raw));
-    throw new SchemeError(withLines(reported), { system: file });
+    throw new SchemeError(await hideSecrets(withLines(reported), resolved, envResult.variables, options.resolver), { system: file });
   }
 
   const warnings: Problem[] = [];
@@ -286,10 +287,48 @@ export async function loadScheme(file: string, options: LoadSchemeOptions): Prom
   };
 }
 
+/** Names of variables (and of settings, when no manifest says) whose values are taken for secrets. */
+const SECRET_NAME = /secret|passw(or)?d|credential|private_?key|api_?key|token$/i;
+
+/**
+ * Removes secret values from the problems of a scheme that failed validation (a problem's `found` is
+ * never a secret, even when a secret variable is used in the wrong place): the values of the
+ * connections' secret fields (`x-secret` in the manifest, or a secret-looking name when the connector
+ * is unknown), of webhook secrets, and of every `${env:…}` variable with a secret-looking name.
+ */
+async function hideSecrets(problems: Problem[], resolved: unknown, variables: Record<string, string>, resolver: ConnectorResolver): Promise<Problem[]> {
+  const secrets = Object.entries(variables).filter(([name]) => SECRET_NAME.test(name)).map(([, v]) => v);
+  for (const side of ['source', 'target']) {
+    const connection = valueAt(resolved, `/${side}/connection`);
+    if (connection === null || typeof connection !== 'object') continue;
+    const connector = valueAt(resolved, `/${side}/connector`);
+    const plugin =
+      typeof connector === 'string' ? await Promise.resolve().then(() => resolver.resolve(connector)).catch(() => undefined) : undefined;
+    const fields = plugin ? new Set(secretFields(plugin.manifest)) : undefined;
+    for (const [key, value] of Object.entries(connection)) {
+      if (typeof value === 'string' && (fields ? fields.has(key) : SECRET_NAME.test(key))) secrets.push(value);
+    }
+  }
+  const webhooks = valueAt(resolved, '/alerts/webhooks');
+  for (const w of Array.isArray(webhooks) ? webhooks : []) {
+    const secret = (w as { secret?: unknown } | null)?.secret;
+    if (typeof secret === 'string') secrets.push(secret);
+  }
+  if (secrets.length === 0) return problems;
+  return problems.map((p) => {
+    const out: Problem = { ...p, expected: redact(p.expected, secrets) };
+    // What was found is described, not shown, once it holds a secret: a parser's message about it
+    // (JSONata quotes the token it stopped at) may hold a piece of the secret that redaction misses.
+    if (p.found !== undefined) out.found = redact(p.found, secrets) === p.found ? p.found : 'a value holding a secret (not shown)';
+    if (p.hint !== undefined) out.hint = redact(p.hint, secrets);
+    return out;
+  });
+}
+
 async function readSchemeText(file: string): Promise<string> {
   let buf: Buffer;
   try {
-    buf = await readFile(file);
+    buf = await readAtMost(file, MAX_SCHEME_BYTES + 1);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new SchemeError([
@@ -303,17 +342,19 @@ async function readSchemeText(file: string): Promise<string> {
     ]);
   }
   if (buf.length > MAX_SCHEME_BYTES) {
+    const size = await stat(file).then((st) => (st.isFile() ? st.size : undefined), () => undefined);
     throw new SchemeError([
       {
         file,
         pointer: '',
         expected: `a scheme file of at most ${MAX_SCHEME_BYTES / 1024} KiB`,
-        found: `${Math.round(buf.length / 1024)} KiB`,
+        found: size === undefined ? `more than ${MAX_SCHEME_BYTES / 1024} KiB` : `${Math.round(size / 1024)} KiB`,
         hint: 'a scheme holds settings and a mapping, not data; check that this is the right file',
       },
     ]);
   }
-  const text = buf.toString('utf8');
+  // A byte-order mark (Windows editors write one) is not part of the document; JSON.parse refuses it.
+  const text = buf.toString('utf8').replace(/^\uFEFF/, '');
   if (buf.includes(0) || text.includes('\uFFFD')) {
     throw new SchemeError([
       { file, pointer: '', expected: 'a UTF-8 text file (YAML or JSON)', found: 'binary data', hint: 'check that this is the right file' },
@@ -322,15 +363,74 @@ async function readSchemeText(file: string): Promise<string> {
   return text;
 }
 
+/**
+ * Reads at most `limit` bytes: a device or pipe named as the scheme (`/dev/zero`, a FIFO) cannot make
+ * qiao read without end.
+ */
+async function readAtMost(file: string, limit: number): Promise<Buffer> {
+  const handle = await open(file, 'r');
+  try {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    while (total < limit) {
+      const chunk = Buffer.alloc(Math.min(64 * 1024, limit - total));
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
+      if (bytesRead === 0) break;
+      chunks.push(chunk.subarray(0, bytesRead));
+      total += bytesRead;
+    }
+    return Buffer.concat(chunks, total);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Deepest nesting a scheme may have; real schemes stay under 10 levels. */
+export const MAX_SCHEME_DEPTH = 64;
+
+/** Whether `value` nests objects or arrays deeper than `max` levels (checked without recursion). */
+function nestedDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > max) return true;
+    for (const child of Object.values(v as Record<string, unknown>)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+function notAnObject(file: string, raw: unknown): SchemeError {
+  return new SchemeError([
+    { file, pointer: '', expected: 'a scheme object (version, id, source, target, mapping)', found: describe(raw), hint: 'start from `qiao init <file> --template okki-to-yonbip`' },
+  ]);
+}
+
+function tooDeep(file: string): SchemeError {
+  return new SchemeError([
+    {
+      file,
+      pointer: '',
+      expected: `a scheme nested at most ${MAX_SCHEME_DEPTH} levels deep`,
+      found: 'deeper nesting',
+      hint: 'a scheme holds settings and a mapping, not data; check that this is the right file',
+    },
+  ]);
+}
+
 function parseText(file: string, text: string): { raw: unknown; doc: Document | undefined; lines: LineCounter } {
   const lines = new LineCounter();
   const isJson = extname(file).toLowerCase() === '.json';
   if (isJson) {
     try {
       const raw: unknown = JSON.parse(text);
+      if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw notAnObject(file, raw);
+      if (nestedDeeperThan(raw, MAX_SCHEME_DEPTH)) throw tooDeep(file);
       return { raw, doc: parseDocument(text, { lineCounter: lines }), lines };
     } catch (e) {
-      const msg = (e as Error).message;
+      if (e instanceof SchemeError) throw e;
+      // V8 quotes the text around the error ("…" is not valid JSON); that text may hold a literal secret.
+      const msg = (e as Error).message.replace(/,\s*(?:\.\.\.)?".*" is not valid JSON$/s, '');
       const pos = /position (\d+)/.exec(msg);
       const line = pos ? text.slice(0, Number(pos[1])).split('\n').length : undefined;
       throw new SchemeError([
@@ -361,12 +461,23 @@ function parseText(file: string, text: string): { raw: unknown; doc: Document | 
       }),
     );
   }
-  const raw: unknown = doc.toJS({ maxAliasCount: 100 });
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    // yaml refuses alias expansion beyond maxAliasCount ("billion laughs") with a ReferenceError.
     throw new SchemeError([
-      { file, pointer: '', expected: 'a scheme object (version, id, source, target, mapping)', found: describe(raw), hint: 'start from `qiao init <file> --template okki-to-yonbip`' },
+      {
+        file,
+        pointer: '',
+        expected: 'valid YAML',
+        found: `a document that cannot be expanded (${(e as Error).message})`,
+        hint: 'a scheme needs few or no aliases (*name); write the values out',
+      },
     ]);
   }
+  if (nestedDeeperThan(raw, MAX_SCHEME_DEPTH)) throw tooDeep(file);
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw notAnObject(file, raw);
   return { raw, doc, lines };
 }
 

@@ -13,20 +13,24 @@ export function hasEnvPlaceholder(value: string): boolean {
  * Resolves `${env:NAME}` and `${env:NAME:-default}` in every string of a parsed document. A missing
  * variable without a default is a problem naming it and where it is used. A value that is nothing but
  * placeholders and resolves to the empty string is left out, so `tenantId: ${env:YONBIP_TENANT_ID:-}`
- * makes an optional setting.
+ * makes an optional setting. `variables` holds the variables used, with their values.
  */
 export function resolveEnv(
   doc: unknown,
   env: Record<string, string | undefined>,
   file: string,
-): { value: unknown; problems: Problem[] } {
+): { value: unknown; problems: Problem[]; variables: Record<string, string> } {
   const problems: Problem[] = [];
   const missing = new Set<string>();
+  const variables: Record<string, string> = {};
   const walk = (node: unknown, pointer: string): unknown => {
     if (typeof node === 'string') {
       return node.replace(PLACEHOLDER, (_m, name: string, fallback: string | undefined) => {
         const v = env[name];
-        if (v !== undefined && v !== '') return v;
+        if (v !== undefined && v !== '') {
+          variables[name] = v;
+          return v;
+        }
         if (fallback !== undefined) return fallback;
         if (!missing.has(`${name}@${pointer}`)) {
           missing.add(`${name}@${pointer}`);
@@ -47,13 +51,14 @@ export function resolveEnv(
       for (const [k, v] of Object.entries(node)) {
         const resolved = walk(v, `${pointer}/${pointerEscape(k)}`);
         if (resolved === '' && typeof v === 'string' && v !== '' && v.replace(PLACEHOLDER, '') === '') continue;
-        out[k] = resolved;
+        // A key named __proto__ stays an own key (and is reported as unknown) rather than replacing the prototype.
+        Object.defineProperty(out, k, { value: resolved, enumerable: true, writable: true, configurable: true });
       }
       return out;
     }
     return node;
   };
-  return { value: walk(doc, ''), problems };
+  return { value: walk(doc, ''), problems, variables };
 }
 
 /** Parses a duration: a number of milliseconds, or `30s`, `10m`, `2h`, `1d`. */

@@ -3,8 +3,9 @@ const limits = {
   title: 'limits of the connection (override the manifest defaults)',
   additionalProperties: false,
   properties: {
-    requestsPerSecond: { type: 'number', exclusiveMinimum: 0 },
-    requestsPerMinute: { type: 'number', exclusiveMinimum: 0 },
+    // The limiter's own floor (one request per 1000 seconds or minutes), so `validate` refuses what `run` would.
+    requestsPerSecond: { type: 'number', minimum: 0.001 },
+    requestsPerMinute: { type: 'number', minimum: 0.001 },
     concurrency: { type: 'integer', minimum: 1 },
   },
 } as const;
