@@ -2,24 +2,9 @@ import Database from 'better-sqlite3';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { memoryScheme, qiao, startQiao, tempDir, waitFor, writeTemp } from './helpers.js';
+import { insertsPerCode, memoryScheme, qiao, startQiao, tempDir, waitFor, writeTemp } from './helpers.js';
 
 const COUNT = 200;
-
-/** Inserts per code in a memory target file (complete lines only, as the target reads it). */
-function insertsPerCode(file: string): Map<string, number> {
-  const m = new Map<string, number>();
-  if (!existsSync(file)) return m;
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    try {
-      const e = JSON.parse(line) as { op: string; code: string };
-      if (e.op === 'insert') m.set(e.code, (m.get(e.code) ?? 0) + 1);
-    } catch {
-      // torn last line
-    }
-  }
-  return m;
-}
 
 function lines(file: string): number {
   return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).length : 0;

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -79,4 +79,35 @@ export async function waitFor(cond: () => boolean, timeoutMs = 20_000, what = 'c
     if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** Inserts per code in a memory target file (complete lines only, as the target reads it). */
+export function insertsPerCode(file: string): Map<string, number> {
+  const m = new Map<string, number>();
+  if (!existsSync(file)) return m;
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    try {
+      const e = JSON.parse(line) as { op: string; code: string };
+      if (e.op === 'insert') m.set(e.code, (m.get(e.code) ?? 0) + 1);
+    } catch {
+      // a line torn by a kill
+    }
+  }
+  return m;
+}
+
+/** The environment the okki-to-yonbip template reads, pointing at two running simulators. */
+export function simulatorEnv(
+  okki: { url: string; credentials: { clientId: string; clientSecret: string } },
+  bip: { dataCenterUrl: string; credentials: { tenantId: string; appKey: string; appSecret: string } },
+): Record<string, string> {
+  return {
+    OKKI_BASE_URL: okki.url,
+    OKKI_CLIENT_ID: okki.credentials.clientId,
+    OKKI_CLIENT_SECRET: okki.credentials.clientSecret,
+    YONBIP_TENANT_ID: bip.credentials.tenantId,
+    YONBIP_DATA_CENTER_URL: bip.dataCenterUrl,
+    YONBIP_APP_KEY: bip.credentials.appKey,
+    YONBIP_APP_SECRET: bip.credentials.appSecret,
+  };
 }

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOkkiSandbox, type OkkiSandbox } from '@qiao/connector-okki/sandbox';
 import { startYonbipSandbox, type YonbipSandbox } from '@qiao/connector-yonbip/sandbox';
-import { qiao, tempDir } from './helpers.js';
+import { qiao, simulatorEnv, tempDir } from './helpers.js';
 
 const TEMPLATE = new URL('../templates/okki-to-yonbip.scheme.yaml', import.meta.url).pathname;
 
@@ -16,13 +16,7 @@ describe('okki-to-yonbip template end to end on the simulators', () => {
     okki = await startOkkiSandbox({ customers: 250, seed: 7 });
     bip = await startYonbipSandbox({});
     env = {
-      OKKI_BASE_URL: okki.url,
-      OKKI_CLIENT_ID: okki.credentials.clientId,
-      OKKI_CLIENT_SECRET: okki.credentials.clientSecret,
-      YONBIP_TENANT_ID: bip.credentials.tenantId,
-      YONBIP_DATA_CENTER_URL: bip.dataCenterUrl,
-      YONBIP_APP_KEY: bip.credentials.appKey,
-      YONBIP_APP_SECRET: bip.credentials.appSecret,
+      ...simulatorEnv(okki, bip),
       OKKI_REQUESTS_PER_SECOND: '200',
       YONBIP_REQUESTS_PER_SECOND: '200',
       OKKI_CONCURRENCY: '8',

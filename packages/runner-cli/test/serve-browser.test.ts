@@ -5,7 +5,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOkkiSandbox, type OkkiSandbox } from '@qiao/connector-okki/sandbox';
 import { startYonbipSandbox, type YonbipSandbox } from '@qiao/connector-yonbip/sandbox';
-import { tempDir } from './helpers.js';
+import { simulatorEnv, tempDir } from './helpers.js';
 import { startServe } from './serve-helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -39,13 +39,7 @@ describe.skipIf(!haveChromium && !process.env.CI)('qiao serve in a real browser'
     // No schedule: the test starts runs from the page.
     writeFileSync(join(schemes, 'okki.scheme.yaml'), readFileSync(TEMPLATE, 'utf8').replace(/\nschedule:\n {2}cron: .*\n/, '\n'));
     serve = await startServe(['--schemes', schemes, '--port', '0', '--state', join(dir, 'state')], {
-      OKKI_BASE_URL: okki.url,
-      OKKI_CLIENT_ID: okki.credentials.clientId,
-      OKKI_CLIENT_SECRET: okki.credentials.clientSecret,
-      YONBIP_TENANT_ID: bip.credentials.tenantId,
-      YONBIP_DATA_CENTER_URL: bip.dataCenterUrl,
-      YONBIP_APP_KEY: bip.credentials.appKey,
-      YONBIP_APP_SECRET: bip.credentials.appSecret,
+      ...simulatorEnv(okki, bip),
       OKKI_REQUESTS_PER_SECOND: '100',
       YONBIP_REQUESTS_PER_SECOND: '100',
       OKKI_CONCURRENCY: '4',

@@ -1,10 +1,10 @@
 import { createHmac } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { memoryScheme, qiao, tempDir, waitFor } from './helpers.js';
+import { insertsPerCode as inserts, memoryScheme, qiao, tempDir, waitFor } from './helpers.js';
 import { api, post, startServe } from './serve-helpers.js';
 
 interface Status {
@@ -28,20 +28,6 @@ function folder(prefix: string) {
 }
 
 const overview = async (url: string) => (await api<{ schemes: Status[] }>(url, '/api/overview')).body.schemes;
-
-function inserts(file: string): Map<string, number> {
-  const m = new Map<string, number>();
-  if (!existsSync(file)) return m;
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    try {
-      const e = JSON.parse(line) as { op: string; code: string };
-      if (e.op === 'insert') m.set(e.code, (m.get(e.code) ?? 0) + 1);
-    } catch {
-      /* torn line */
-    }
-  }
-  return m;
-}
 
 describe('qiao serve', () => {
   it('runs schemes on their cron without overlap, reports an invalid file and goes on', async () => {
