@@ -164,7 +164,6 @@ export async function runScheme(o: RunSchemeOptions): Promise<RunReport> {
     const waitForWork = () => (wakePromise ??= new Promise<void>((r) => (wake = r)));
     let drained: (() => void) | undefined;
     const buffer: QueueItem[] = [];
-    let active = 0;
 
     // Pending items this process knows of: claiming only then saves a write transaction per empty poll.
     let knownPending = 0;
@@ -257,11 +256,9 @@ export async function runScheme(o: RunSchemeOptions): Promise<RunReport> {
           await waitForWork();
           continue;
         }
-        active++;
         try {
           await writeOne(item);
         } finally {
-          active--;
           finishItem();
           // In batches for speed, and at least twice a second so state and overview stay current.
           if (completions.length + failures.length >= FLUSH_EVERY || Date.now() - lastFlush >= FLUSH_MAX_WAIT_MS) flush();
@@ -412,7 +409,6 @@ export async function runScheme(o: RunSchemeOptions): Promise<RunReport> {
       // Claimed but never started (stopping): back to pending, untouched.
       store.fail(scheme, buffer.splice(0).map((i) => ({ id: i.id, code: 'stopped', message: 'the run stopped before this write started', dead: false })));
     }
-    void active;
 
     // ---- checkpoint ---------------------------------------------------------------------------
     const left = store.counts(scheme);

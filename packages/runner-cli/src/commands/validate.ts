@@ -1,5 +1,4 @@
 import { Args, Flags } from '@oclif/core';
-import { formatProblem } from '@qiao/core';
 import { QiaoCommand } from '../lib/base-command.js';
 import { loadSchemeForCli } from '../lib/load.js';
 import { color, err, printJson } from '../lib/output.js';
@@ -32,6 +31,5 @@ export default class Validate extends QiaoCommand {
       `${color.green('✓')} ${args.scheme} is valid: ${s.source.connector}/${s.source.stream} → ${s.target.connector}/${s.target.operation}, ` +
         `${loaded.mapper.targets.length} mapped fields${loaded.warnings.length ? `, ${loaded.warnings.length} warning(s)` : ''}`,
     );
-    for (const w of loaded.warnings) void formatProblem(w);
   }
 }
