@@ -1,30 +1,25 @@
 import { Args, Flags } from '@oclif/core';
-import { resolveStateDir, SqliteStateStore } from '@qiao/core';
 import { QiaoCommand } from '../lib/base-command.js';
 import { color, formatDuration, out, printJson, table } from '../lib/output.js';
 import { schemeOverview, type SchemeOverview } from '../lib/overview.js';
 import { schemeIdOf } from '../lib/scheme-id.js';
+import { stateFlag, withStateStore } from '../lib/state.js';
 
 export default class Overview extends QiaoCommand {
   static override summary = 'The run overview (运行概况): recent runs, success rate, dead letters with a diagnosis, queue depth, cursor.';
   static override examples = ['<%= config.bin %> overview okki-to-yonbip.scheme.yaml', '<%= config.bin %> overview okki-to-yonbip.scheme.yaml --json'];
   static override args = { scheme: Args.string({ description: 'scheme file or scheme id', required: true }) };
   static override flags = {
-    state: Flags.string({ description: 'state directory (default: $QIAO_STATE_DIR, else .qiao/)' }),
+    state: stateFlag(),
     json: Flags.boolean({ description: 'print as JSON' }),
   };
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Overview);
     const scheme = await schemeIdOf(args.scheme);
-    const store = new SqliteStateStore(resolveStateDir(flags.state));
-    try {
-      const o = schemeOverview(store, scheme);
-      if (flags.json) return printJson(o);
-      out(renderOverview(o));
-    } finally {
-      store.close();
-    }
+    const o = await withStateStore(flags.state, (store) => schemeOverview(store, scheme));
+    if (flags.json) printJson(o);
+    else out(renderOverview(o));
   }
 }
 

@@ -6,6 +6,7 @@ import { loadSchemeForCli } from '../lib/load.js';
 import { err, printJson, stderrLogger } from '../lib/output.js';
 import { progressReporter } from '../lib/progress.js';
 import { exitCodeForReport, renderReport } from '../lib/render-report.js';
+import { stateFlag } from '../lib/state.js';
 
 export default class Run extends QiaoCommand {
   static override summary = 'Run a scheme once: read, map and write, resuming what an earlier run left queued.';
@@ -21,7 +22,7 @@ With --json, stdout holds exactly one JSON object, the run report; logs and prog
     json: Flags.boolean({ description: 'print the run report as one JSON object on stdout' }),
     'dry-run': Flags.boolean({ description: 'read and map without writing anything or moving state' }),
     limit: Flags.integer({ description: 'read at most N records (the cursor does not move)', min: 1 }),
-    state: Flags.string({ description: 'state directory (default: $QIAO_STATE_DIR, else .qiao/)' }),
+    state: stateFlag(),
     full: Flags.boolean({ description: 'ignore the cursor and re-read everything (unchanged records are still skipped)' }),
     wait: Flags.boolean({ description: 'wait for a running run of the same scheme instead of refusing' }),
     quiet: Flags.boolean({ char: 'q', description: 'no progress or logs on stderr' }),

@@ -1,8 +1,8 @@
 import { Args, Flags } from '@oclif/core';
-import { resolveStateDir, SqliteStateStore } from '@qiao/core';
 import { QiaoCommand } from '../lib/base-command.js';
 import { formatDuration, out, printJson, table } from '../lib/output.js';
 import { schemeIdOf } from '../lib/scheme-id.js';
+import { stateFlag, withStateStore } from '../lib/state.js';
 
 export default class Runs extends QiaoCommand {
   static override summary = "List a scheme's recent runs with their counts.";
@@ -10,15 +10,14 @@ export default class Runs extends QiaoCommand {
   static override args = { scheme: Args.string({ description: 'scheme file or scheme id', required: true }) };
   static override flags = {
     limit: Flags.integer({ description: 'runs to show', default: 20, min: 1 }),
-    state: Flags.string({ description: 'state directory (default: $QIAO_STATE_DIR, else .qiao/)' }),
+    state: stateFlag(),
     json: Flags.boolean({ description: 'print the run reports as JSON' }),
   };
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Runs);
     const scheme = await schemeIdOf(args.scheme);
-    const store = new SqliteStateStore(resolveStateDir(flags.state));
-    try {
+    await withStateStore(flags.state, (store) => {
       const runs = store.runs(scheme, flags.limit);
       if (flags.json) return printJson(runs);
       if (!runs.length) return out(`no runs of ${scheme} yet`);
@@ -38,8 +37,6 @@ export default class Runs extends QiaoCommand {
           ]),
         ),
       );
-    } finally {
-      store.close();
-    }
+    });
   }
 }

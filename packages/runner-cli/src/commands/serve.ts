@@ -5,6 +5,7 @@ import { knownSecrets, QiaoCommand } from '../lib/base-command.js';
 import { err, stderrLogger } from '../lib/output.js';
 import { SchemeService } from '../serve/scheme-service.js';
 import { isLoopback, startServer } from '../serve/server.js';
+import { stateFlag } from '../lib/state.js';
 
 export default class Serve extends QiaoCommand {
   static override summary = 'Run every scheme of a folder on its schedule, with a live run-overview page and alerts.';
@@ -19,7 +20,7 @@ The server binds to 127.0.0.1 by default; binding another address requires --tok
     port: Flags.integer({ description: 'port of the page (0: any free port)', default: 7420, min: 0, max: 65535 }),
     host: Flags.string({ description: 'address to bind', default: '127.0.0.1' }),
     token: Flags.string({ description: 'token required by the page and API (default: $QIAO_SERVE_TOKEN)', env: 'QIAO_SERVE_TOKEN' }),
-    state: Flags.string({ description: 'state directory (default: $QIAO_STATE_DIR, else .qiao/)' }),
+    state: stateFlag(),
     'page-url': Flags.string({ description: 'public URL of the page, for links in alerts (default: the bound address)' }),
   };
 

@@ -1,9 +1,9 @@
 import { Args, Flags } from '@oclif/core';
-import { resolveStateDir, SqliteStateStore } from '@qiao/core';
 import { QiaoCommand } from '../../lib/base-command.js';
 import { diagnose } from '../../lib/diagnose.js';
 import { out, printJson, table } from '../../lib/output.js';
 import { schemeIdOf } from '../../lib/scheme-id.js';
+import { stateFlag, withStateStore } from '../../lib/state.js';
 
 export default class Queue extends QiaoCommand {
   static override summary = "Show a scheme's write queue (写入队列): what waits, what failed and why.";
@@ -15,15 +15,14 @@ export default class Queue extends QiaoCommand {
   static override flags = {
     status: Flags.string({ description: 'only items with this status', options: ['pending', 'in-flight', 'done', 'dead'] }),
     limit: Flags.integer({ description: 'items to show', default: 50, min: 1 }),
-    state: Flags.string({ description: 'state directory (default: $QIAO_STATE_DIR, else .qiao/)' }),
+    state: stateFlag(),
     json: Flags.boolean({ description: 'print as JSON' }),
   };
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Queue);
     const scheme = await schemeIdOf(args.scheme);
-    const store = new SqliteStateStore(resolveStateDir(flags.state));
-    try {
+    await withStateStore(flags.state, (store) => {
       const status = flags.status as 'pending' | 'in-flight' | 'done' | 'dead' | undefined;
       const counts = store.counts(scheme);
       const items = store.list(scheme, { ...(status ? { status } : {}), limit: flags.limit });
@@ -50,8 +49,6 @@ export default class Queue extends QiaoCommand {
         ),
       );
       if (counts.dead) out(`\nRe-queue dead letters: qiao queue retry ${args.scheme} --all (or --id ID)`);
-    } finally {
-      store.close();
-    }
+    });
   }
 }

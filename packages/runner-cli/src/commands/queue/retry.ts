@@ -7,6 +7,7 @@ import { err, printJson, stderrLogger } from '../../lib/output.js';
 import { progressReporter } from '../../lib/progress.js';
 import { exitCodeForReport, renderReport } from '../../lib/render-report.js';
 import { schemeIdOf } from '../../lib/scheme-id.js';
+import { stateFlag } from '../../lib/state.js';
 
 export default class QueueRetry extends QiaoCommand {
   static override summary = 'Re-queue dead letters (重新排队): the next run delivers them, or at once with --run.';
@@ -19,7 +20,7 @@ export default class QueueRetry extends QiaoCommand {
     all: Flags.boolean({ description: 'every dead letter of the scheme', exclusive: ['id'] }),
     id: Flags.integer({ description: 'one dead letter, by queue id (see `qiao queue --status dead`)', multiple: true }),
     run: Flags.boolean({ description: 'deliver the re-queued items now (needs the scheme file)' }),
-    state: Flags.string({ description: 'state directory (default: $QIAO_STATE_DIR, else .qiao/)' }),
+    state: stateFlag(),
     json: Flags.boolean({ description: 'print the result (and the run report with --run) as JSON' }),
   };
 
