@@ -32,7 +32,9 @@ let skipped = 0;
 try {
   const r = JSON.parse(readFileSync(resultFile, 'utf8'));
   passed = r.numPassedTests;
-  failed = r.numFailedTests + (r.numFailedTestSuites ?? 0) - 0;
+  // failed tests, plus test files that failed without a failed test (they did not load or run)
+  const brokenFiles = (r.testResults ?? []).filter((f) => f.status === 'failed' && !(f.assertionResults ?? []).some((t) => t.status === 'failed')).length;
+  failed = r.numFailedTests + brokenFiles;
   skipped = r.numPendingTests + r.numTodoTests;
   if (r.numTotalTests === 0) failed = Math.max(failed, 1);
 } catch {

@@ -71,6 +71,66 @@ describe.each(stores)('%s state store', (_name, make) => {
     s.close();
   });
 
+  it('hands enqueued items straight to the writers, and forgets them once delivered', () => {
+    const s = make();
+    const claimed = s.enqueueClaimed('a', 'r', [
+      { key: 'k1', payload: { v: 1 }, fingerprint: 'f1' },
+      { key: 'k2', payload: null, source: { id: 'k2' }, fingerprint: '', dead: { code: 'mapping.error', message: 'bad' } },
+      { key: 'k3', payload: { v: 3 }, fingerprint: 'f3' },
+    ]);
+    expect(claimed.map((c) => c && [c.key, c.status, c.attempts])).toEqual([['k1', 'in-flight', 1], undefined, ['k3', 'in-flight', 1]]);
+    expect(s.counts('a')).toMatchObject({ pending: 0, 'in-flight': 2, dead: 1 });
+    expect(s.claim('a', 10)).toEqual([]); // nothing to claim twice
+    s.complete('a', [{ id: claimed[0]!.id, key: 'k1', fingerprint: 'f1', outcome: 'inserted', targetId: 'T1' }]);
+    s.fail('a', [{ id: claimed[2]!.id, code: 'yonbip.999', message: '客户名称重复', dead: true }]);
+    expect(s.counts('a')).toEqual({ pending: 0, 'in-flight': 0, done: 1, dead: 2 });
+    expect(s.delivered('a', ['k1']).get('k1')).toEqual({ key: 'k1', fingerprint: 'f1', targetId: 'T1' });
+    const dead = s.list('a', { status: 'dead' });
+    expect(dead.map((d) => [d.key, d.payload, d.lastErrorCode])).toEqual([
+      ['k2', null, 'mapping.error'],
+      ['k3', { v: 3 }, 'yonbip.999'],
+    ]);
+    // a dead letter re-queued is claimed like any other item; new content for its key replaces it
+    expect(s.requeueDead('a', [dead[1]!.id])).toBe(1);
+    expect(s.enqueueClaimed('a', 'r2', [{ key: 'k3', payload: { v: 4 }, fingerprint: 'f4' }])).toEqual([undefined]);
+    const [again] = s.claim('a', 10);
+    expect(again).toMatchObject({ key: 'k3', payload: { v: 4 }, fingerprint: 'f4', status: 'in-flight' });
+    s.close();
+  });
+
+  it('never writes one key twice at once: content read again during a write waits for it', () => {
+    const s = make();
+    const [first] = s.enqueueClaimed('a', 'r', [{ key: 'k1', payload: { v: 1 }, fingerprint: 'f1' }]);
+    expect(s.enqueueClaimed('a', 'r', [{ key: 'k1', payload: { v: 2 }, fingerprint: 'f2' }])).toEqual([undefined]);
+    expect(s.claim('a', 10)).toEqual([]);
+    s.complete('a', [{ id: first!.id, key: 'k1', fingerprint: 'f1', outcome: 'inserted', targetId: 'T1' }]);
+    const [again] = s.claim('a', 10);
+    expect(again).toMatchObject({ key: 'k1', payload: { v: 2 }, knownId: 'T1' });
+    s.complete('a', [{ id: again!.id, key: 'k1', fingerprint: 'f2', outcome: 'updated' }]);
+    expect(s.counts('a')).toEqual({ pending: 0, 'in-flight': 0, done: 1, dead: 0 });
+    expect(s.delivered('a', ['k1']).get('k1')).toEqual({ key: 'k1', fingerprint: 'f2', targetId: 'T1' });
+    s.close();
+  });
+
+  it('puts a claimed write that failed for now back in the queue, flagged when it may have been written', () => {
+    const s = make();
+    const [a, b] = s.enqueueClaimed('a', 'r', [
+      { key: 'k1', payload: { v: 1 }, fingerprint: 'f1' },
+      { key: 'k2', payload: { v: 2 }, fingerprint: 'f2' },
+    ]);
+    s.fail('a', [
+      { id: a!.id, code: 'yonbip.timeout', message: 'no answer', dead: false, maybeWritten: true },
+      { id: b!.id, code: 'stopped', message: 'the run stopped', dead: false },
+    ]);
+    expect(s.counts('a')).toMatchObject({ pending: 2, 'in-flight': 0 });
+    const items = s.claim('a', 10);
+    expect(items.map((i) => [i.key, i.payload, i.maybeWritten])).toEqual([
+      ['k1', { v: 1 }, true],
+      ['k2', { v: 2 }, false],
+    ]);
+    s.close();
+  });
+
   it('keeps cursors and run history per scheme', () => {
     const s = make();
     s.setCursor('a', 'company', '2026-11-01 10:00:00');
@@ -97,6 +157,39 @@ describe.each(stores)('%s state store', (_name, make) => {
       await expect(s.lock('a')).resolves.toBeDefined();
     }
     s.close();
+  });
+});
+
+describe('SQLite state store after a crash', () => {
+  it('gives back, flagged maybe-written, what a dead process held and had not delivered', () => {
+    const dir = tempDir('qiao-crash-');
+    const s1 = new SqliteStateStore(dir);
+    s1.enqueue('a', 'r0', [{ key: 'old', payload: { v: 0 }, fingerprint: 'f0' }]);
+    const claimed = s1.enqueueClaimed('a', 'r1', [
+      { key: 'k1', payload: { v: 1 }, fingerprint: 'f1' },
+      { key: 'k2', payload: { v: 2 }, fingerprint: 'f2' },
+      { key: 'k3', payload: { v: 3 }, fingerprint: 'f3' },
+    ]);
+    const more = s1.enqueueClaimed('a', 'r1', [
+      { key: 'k2', payload: { v: 22 }, fingerprint: 'f22' }, // read again while in flight
+      { key: 'k4', payload: { v: 4 }, fingerprint: 'f4' },
+    ]);
+    expect(more[0]).toBeUndefined();
+    s1.complete('a', [{ id: claimed[0]!.id, key: 'k1', fingerprint: 'f1', outcome: 'inserted', targetId: 'T1' }]);
+    s1.fail('a', [{ id: claimed[2]!.id, code: 'yonbip.999', message: 'rejected', dead: true }]);
+    // the process dies here: no close, no more completions
+    const s2 = new SqliteStateStore(dir);
+    expect(s2.recoverInFlight('a')).toBe(2); // k2 (newest content) and k4; k1 is delivered, k3 is dead
+    const items = s2.claim('a', 10);
+    expect(items.map((i) => [i.key, i.payload, i.maybeWritten]).sort()).toEqual([
+      ['k2', { v: 22 }, true],
+      ['k4', { v: 4 }, true],
+      ['old', { v: 0 }, false],
+    ]);
+    expect(s2.list('a', { status: 'dead' }).map((d) => d.key)).toEqual(['k3']);
+    expect(s2.db.prepare('SELECT COUNT(*) AS n FROM journal').get()).toEqual({ n: 0 });
+    s2.close();
+    s1.close();
   });
 });
 

@@ -17,7 +17,11 @@ function queueCounts(state: string, scheme: string): Record<string, number> {
   try {
     db.pragma('busy_timeout = 2000');
     const rows = db.prepare('SELECT status, COUNT(*) n FROM queue WHERE scheme = ? GROUP BY status').all(scheme) as { status: string; n: number }[];
-    return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+    const counts: Record<string, number> = Object.fromEntries(rows.map((r) => [r.status, r.n]));
+    // a run's writes in progress are journal rows (one per enqueued batch), in flight
+    const journal = db.prepare('SELECT COALESCE(SUM(n), 0) AS n FROM journal WHERE scheme = ?').get(scheme) as { n: number };
+    counts['in-flight'] = (counts['in-flight'] ?? 0) + journal.n;
+    return counts;
   } catch {
     return {};
   } finally {

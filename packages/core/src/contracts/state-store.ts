@@ -118,6 +118,15 @@ export interface StateStore {
    * keeps its status and is written again, with the new payload, once the current write completes.
    */
   enqueue(scheme: string, runId: string, items: EnqueueItem[]): void;
+  /**
+   * The write path of a run: adds items as `enqueue` does, durably, and claims at once (in flight,
+   * attempts 1) those this process's writers can take straight away, saving a claim per item. Returns,
+   * per item, the claimed item, or `undefined` when it went to the queue to be claimed later: a dead
+   * letter, or a key that already has a queued item (which it replaces; one in flight is written again
+   * with the new content once the current write ends). Items a process dies holding are found by
+   * `recoverInFlight` like any other write left in flight.
+   */
+  enqueueClaimed(scheme: string, runId: string, items: EnqueueItem[]): (QueueItem | undefined)[];
   /** Marks up to `limit` pending items in flight (attempts + 1) and returns them, oldest first. */
   claim(scheme: string, limit: number): QueueItem[];
   /** Marks written items done and records their target id and fingerprint, in one transaction. */

@@ -345,8 +345,15 @@ export async function runScheme(o: RunSchemeOptions): Promise<RunReport> {
           }
         }
         if (items.length) {
-          store.enqueue(scheme, report.runId, items);
-          knownPending += items.filter((i) => !i.dead).length;
+          // Durable before any write starts; most items go straight to the writers, the rest wait in the queue.
+          const claimed = store.enqueueClaimed(scheme, report.runId, items);
+          for (let i = 0; i < items.length; i++) {
+            const c = claimed[i];
+            if (c) {
+              c.knownId = delivered.get(c.key)?.targetId ?? null;
+              buffer.push(c);
+            } else if (!items[i]!.dead) knownPending++;
+          }
         }
         notify();
         progress();

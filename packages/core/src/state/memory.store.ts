@@ -96,6 +96,36 @@ export class MemoryStateStore implements StateStore {
     }
   }
 
+  enqueueClaimed(scheme: string, runId: string, items: EnqueueItem[]): (QueueItem | undefined)[] {
+    const st = this.s(scheme);
+    const now = new Date().toISOString();
+    return items.map((it) => {
+      if (it.dead || it.payload === null || st.queue.has(it.key)) {
+        this.enqueue(scheme, runId, [it]);
+        return undefined;
+      }
+      const item: QueueItem = {
+        id: this.nextId++,
+        key: it.key,
+        payload: it.payload,
+        source: it.source ?? null,
+        fingerprint: it.fingerprint,
+        cursor: it.cursor ?? null,
+        status: 'in-flight',
+        attempts: 1,
+        maybeWritten: false,
+        lastErrorCode: null,
+        lastErrorMessage: null,
+        runId,
+        createdAt: now,
+        updatedAt: now,
+      };
+      st.queue.set(it.key, item);
+      st.byId.set(item.id, item);
+      return { ...item };
+    });
+  }
+
   private setStatus(st: SchemeState, item: QueueItem, status: QueueStatus): void {
     item.status = status;
     if (status === 'pending') {

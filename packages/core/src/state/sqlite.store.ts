@@ -15,6 +15,7 @@ import type {
   RunReport,
   StateStore,
 } from '../contracts/state-store.js';
+import type { TargetPayload } from '../contracts/target.js';
 import { SchemeError } from '../errors/errors.js';
 import { lockHeldError } from './lock-error.js';
 
@@ -46,6 +47,18 @@ export const migrations: string[] = [
   `ALTER TABLE queue ADD COLUMN maybe_written INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE queue ADD COLUMN source TEXT;
    CREATE INDEX runs_started ON runs (scheme, started_at);`,
+  // v3: the write journal — items handed straight to this process's writers, one row per enqueued batch
+  // (see enqueueClaimed); done items leave the queue (their delivery is the record that they are done)
+  `CREATE TABLE journal (
+     id INTEGER PRIMARY KEY,
+     scheme TEXT NOT NULL,
+     run_id TEXT NOT NULL,
+     n INTEGER NOT NULL,
+     items TEXT NOT NULL,
+     created_at TEXT NOT NULL
+   );
+   CREATE INDEX journal_scheme ON journal (scheme, id);
+   DELETE FROM queue WHERE status = 'done';`,
 ];
 
 export const SCHEMA_VERSION = migrations.length;
@@ -72,10 +85,47 @@ interface QueueRow {
   updated_at: string;
 }
 
-/** The default {@link StateStore}: one SQLite database (WAL) in the state directory, `state.db`. */
+/** One item of a journal row: key, mapped payload, fingerprint, cursor. */
+type JournalEntry = [key: string, payload: TargetPayload, fingerprint: string, cursor: string | null];
+
+/** A journal item handed to a writer of this process and not yet settled (completed or failed). */
+interface ActiveItem {
+  jid: number;
+  key: string;
+  payload: TargetPayload;
+  fingerprint: string;
+  cursor: string | null;
+  runId: string;
+}
+
+/** What this process knows of one scheme's journal while it holds the scheme's lock. */
+interface JournalState {
+  /** Keys that have a row in the queue table: new content for them goes to that row, not the journal. */
+  queued: Set<string>;
+  /** Journal items in flight, by their (negative) item id. */
+  active: Map<number, ActiveItem>;
+  /** Key → item id of the journal item in flight for it. */
+  activeKeys: Map<string, number>;
+  /** Journal row id → items of it not yet settled; the row is deleted when this reaches 0. */
+  remaining: Map<number, number>;
+  /** Keys read again while their journal item was in flight: their queue row waits (in flight) for it. */
+  waiting: Set<string>;
+}
+
+/**
+ * The default {@link StateStore}: one SQLite database (WAL) in the state directory, `state.db`.
+ *
+ * The write path of a run (`enqueueClaimed`) keeps one journal row per enqueued batch instead of a queue
+ * row per item: the batch is durable before any of it is written, and an item is done once its delivery
+ * (key → fingerprint, target id) is recorded. A journal row is deleted when all its items are settled;
+ * the rows a dead process leaves are turned back into queue rows by `recoverInFlight` (items whose
+ * delivery does not match, flagged maybe-written). Failed items become queue rows (pending or dead).
+ */
 export class SqliteStateStore implements StateStore {
   readonly db: Database.Database;
   private readonly stmts;
+  private readonly journals = new Map<string, JournalState>();
+  private nextActiveId = -1;
 
   constructor(readonly dir: string, options: { file?: string } = {}) {
     let path: string;
@@ -104,31 +154,54 @@ export class SqliteStateStore implements StateStore {
         'SELECT key, fingerprint, target_id FROM delivered WHERE scheme = ? AND key IN (SELECT value FROM json_each(?))',
       ),
       enqueue: db.prepare(
-        `INSERT INTO queue (scheme, key, payload, source, fingerprint, cursor, status, attempts, last_error_code, last_error_message, run_id, created_at, updated_at)
-         VALUES (@scheme, @key, @payload, @source, @fingerprint, @cursor, @status, 0, @code, @message, @runId, @now, @now)
+        `INSERT INTO queue (scheme, key, payload, source, fingerprint, cursor, status, attempts, last_error_code, last_error_message, maybe_written, run_id, created_at, updated_at)
+         VALUES (@scheme, @key, @payload, @source, @fingerprint, @cursor, @status, 0, @code, @message, @maybeWritten, @runId, @now, @now)
          ON CONFLICT (scheme, key) DO UPDATE SET
            payload = excluded.payload, source = excluded.source, cursor = excluded.cursor, run_id = excluded.run_id, updated_at = excluded.updated_at,
            last_error_code = excluded.last_error_code, last_error_message = excluded.last_error_message,
            -- an item in flight keeps its status: its completion sees the new fingerprint and re-queues it
            status = CASE WHEN queue.status = 'in-flight' THEN 'in-flight' ELSE excluded.status END,
            attempts = CASE WHEN queue.status = 'in-flight' THEN queue.attempts ELSE 0 END,
+           maybe_written = MAX(queue.maybe_written, excluded.maybe_written),
            fingerprint = excluded.fingerprint`,
       ),
+      // recovery: a journal item back into the queue, unless the key has a queue row (which is newer)
+      enqueueRecovered: db.prepare(
+        `INSERT INTO queue (scheme, key, payload, fingerprint, cursor, status, attempts, maybe_written, run_id, created_at, updated_at)
+         VALUES (@scheme, @key, @payload, @fingerprint, @cursor, 'pending', 1, @maybeWritten, @runId, @now, @now)
+         ON CONFLICT (scheme, key) DO NOTHING`,
+      ),
+      attemptedOnce: db.prepare('UPDATE queue SET attempts = 1 WHERE scheme = ? AND key = ?'),
+      journalPut: db.prepare('INSERT INTO journal (scheme, run_id, n, items, created_at) VALUES (?, ?, ?, ?, ?)'),
+      journalDel: db.prepare('DELETE FROM journal WHERE id = ?'),
+      journalRows: db.prepare<[string], { id: number; run_id: string; items: string }>('SELECT id, run_id, items FROM journal WHERE scheme = ? ORDER BY id'),
+      journalDelScheme: db.prepare('DELETE FROM journal WHERE scheme = ?'),
+      journalCount: db.prepare<[string], { n: number }>('SELECT COALESCE(SUM(n), 0) AS n FROM journal WHERE scheme = ?'),
+      queuedKeys: db.prepare<[string], { key: string }>('SELECT key FROM queue WHERE scheme = ?'),
+      releaseWaiting: db.prepare(
+        `UPDATE queue SET status = 'pending', maybe_written = MAX(maybe_written, @maybeWritten), updated_at = @now
+         WHERE scheme = @scheme AND key = @key AND status = 'in-flight'`,
+      ),
+      deliveredCount: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM delivered WHERE scheme = ?'),
       claim: db.prepare<[string, string, number], QueueRow>(
         `UPDATE queue SET status = 'in-flight', attempts = attempts + 1, updated_at = ?
          WHERE id IN (SELECT id FROM queue WHERE scheme = ? AND status = 'pending' ORDER BY id LIMIT ?)
          RETURNING *`,
       ),
-      // Completions come as one JSON array [{id, key, fp, tid}] per batch: two statements, not two per item.
-      complete: db.prepare(
-        `UPDATE queue SET status = CASE WHEN queue.fingerprint = c.fp THEN 'done' ELSE 'pending' END,
-           maybe_written = 0, last_error_code = NULL, last_error_message = NULL, updated_at = @now
-         FROM (SELECT value ->> '$.id' AS id, value ->> '$.fp' AS fp FROM json_each(@batch)) AS c
-         WHERE queue.id = c.id`,
+      // Completions come as one JSON array [[id, key, fp, tid]] per batch: a few statements, not a few per
+      // item. A done item leaves the queue; one read again while in flight (new fingerprint) is pending again.
+      completeDone: db.prepare<[string], { key: string }>(
+        `DELETE FROM queue WHERE id IN (
+           SELECT q.id FROM json_each(?) AS c JOIN queue AS q ON q.id = c.value ->> 0 AND q.fingerprint = c.value ->> 2)
+         RETURNING key`,
+      ),
+      completeAgain: db.prepare(
+        `UPDATE queue SET status = 'pending', maybe_written = 0, last_error_code = NULL, last_error_message = NULL, updated_at = @now
+         WHERE id IN (SELECT value ->> 0 FROM json_each(@batch))`,
       ),
       deliver: db.prepare(
         `INSERT INTO delivered (scheme, key, fingerprint, target_id, delivered_at)
-         SELECT @scheme, value ->> '$.key', value ->> '$.fp', value ->> '$.tid', @now FROM json_each(@batch) WHERE true
+         SELECT @scheme, value ->> 1, value ->> 2, value ->> 3, @now FROM json_each(@batch) WHERE true
          ON CONFLICT (scheme, key) DO UPDATE SET fingerprint = excluded.fingerprint,
            target_id = COALESCE(excluded.target_id, delivered.target_id), delivered_at = excluded.delivered_at`,
       ),
@@ -160,7 +233,7 @@ export class SqliteStateStore implements StateStore {
         'SELECT report FROM runs WHERE scheme = ? ORDER BY started_at DESC, rowid DESC LIMIT ?',
       ),
       schemes: db.prepare<[], { scheme: string }>(
-        'SELECT scheme FROM runs UNION SELECT scheme FROM queue UNION SELECT scheme FROM cursors ORDER BY 1',
+        'SELECT scheme FROM runs UNION SELECT scheme FROM queue UNION SELECT scheme FROM cursors UNION SELECT scheme FROM journal ORDER BY 1',
       ),
       lockGet: db.prepare<[string], { pid: number; host: string; acquired_at: string }>('SELECT pid, host, acquired_at FROM locks WHERE scheme = ?'),
       lockPut: db.prepare('INSERT OR REPLACE INTO locks (scheme, pid, host, acquired_at) VALUES (?, ?, ?, ?)'),
@@ -219,23 +292,102 @@ export class SqliteStateStore implements StateStore {
 
   enqueue(scheme: string, runId: string, items: EnqueueItem[]): void {
     const now = new Date().toISOString();
+    const j = this.journal(scheme);
     this.db.transaction(() => {
-      for (const it of items) {
-        this.stmts.enqueue.run({
-          scheme,
-          key: it.key,
-          payload: it.payload === null ? null : JSON.stringify(it.payload),
-          source: it.source ? JSON.stringify(it.source) : null,
-          fingerprint: it.fingerprint,
-          cursor: it.cursor ?? null,
-          status: it.dead ? 'dead' : 'pending',
-          code: it.dead?.code ?? null,
-          message: it.dead?.message ?? null,
+      for (const it of items) this.enqueueRow(scheme, runId, it, it.dead ? 'dead' : 'pending', now, j);
+    })();
+  }
+
+  private enqueueRow(scheme: string, runId: string, it: EnqueueItem, status: QueueStatus, now: string, j: JournalState, maybeWritten = false): void {
+    this.stmts.enqueue.run({
+      scheme,
+      key: it.key,
+      payload: it.payload === null ? null : JSON.stringify(it.payload),
+      source: it.source ? JSON.stringify(it.source) : null,
+      fingerprint: it.fingerprint,
+      cursor: it.cursor ?? null,
+      status,
+      code: it.dead?.code ?? null,
+      message: it.dead?.message ?? null,
+      maybeWritten: maybeWritten ? 1 : 0,
+      runId,
+      now,
+    });
+    j.queued.add(it.key);
+  }
+
+  enqueueClaimed(scheme: string, runId: string, items: EnqueueItem[]): (QueueItem | undefined)[] {
+    const now = new Date().toISOString();
+    const j = this.journal(scheme);
+    const out: (QueueItem | undefined)[] = new Array(items.length);
+    const entries: JournalEntry[] = [];
+    const fresh: number[] = [];
+    this.db.transaction(() => {
+      for (let i = 0; i < items.length; i++) {
+        const it = items[i]!;
+        if (it.dead || it.payload === null) {
+          this.enqueueRow(scheme, runId, it, it.dead ? 'dead' : 'pending', now, j);
+        } else if (j.activeKeys.has(it.key)) {
+          // its journal item is in flight: the new content waits in a queue row until that write ends
+          this.enqueueRow(scheme, runId, it, 'in-flight', now, j);
+          j.waiting.add(it.key);
+        } else if (j.queued.has(it.key)) {
+          this.enqueueRow(scheme, runId, it, 'pending', now, j);
+        } else {
+          entries.push([it.key, it.payload, it.fingerprint, it.cursor ?? null]);
+          fresh.push(i);
+        }
+      }
+      if (entries.length === 0) return;
+      const jid = Number(this.stmts.journalPut.run(scheme, runId, entries.length, JSON.stringify(entries), now).lastInsertRowid);
+      j.remaining.set(jid, entries.length);
+      for (let e = 0; e < entries.length; e++) {
+        const [key, payload, fp, cursor] = entries[e]!;
+        const id = this.nextActiveId--;
+        j.active.set(id, { jid, key, payload, fingerprint: fp, cursor, runId });
+        j.activeKeys.set(key, id);
+        out[fresh[e]!] = {
+          id,
+          key,
+          payload,
+          source: null,
+          fingerprint: fp,
+          cursor,
+          status: 'in-flight',
+          attempts: 1,
+          maybeWritten: false,
+          lastErrorCode: null,
+          lastErrorMessage: null,
           runId,
-          now,
-        });
+          createdAt: now,
+          updatedAt: now,
+        };
       }
     })();
+    return out;
+  }
+
+  /** The journal bookkeeping of a scheme, loaded on first use (the queue's keys). */
+  private journal(scheme: string): JournalState {
+    let j = this.journals.get(scheme);
+    if (!j) {
+      j = { queued: new Set(this.stmts.queuedKeys.all(scheme).map((r) => r.key)), active: new Map(), activeKeys: new Map(), remaining: new Map(), waiting: new Set() };
+      this.journals.set(scheme, j);
+    }
+    return j;
+  }
+
+  /** A journal item is settled: its row goes once all its items are; new content that waited for it is pending. */
+  private settle(scheme: string, j: JournalState, id: number, item: ActiveItem, maybeWritten: boolean, now: string): void {
+    j.active.delete(id);
+    if (j.activeKeys.get(item.key) === id) j.activeKeys.delete(item.key);
+    if (j.waiting.delete(item.key)) this.stmts.releaseWaiting.run({ scheme, key: item.key, maybeWritten: maybeWritten ? 1 : 0, now });
+    const left = (j.remaining.get(item.jid) ?? 1) - 1;
+    if (left > 0) j.remaining.set(item.jid, left);
+    else {
+      j.remaining.delete(item.jid);
+      this.stmts.journalDel.run(item.jid);
+    }
   }
 
   claim(scheme: string, limit: number): QueueItem[] {
@@ -249,17 +401,54 @@ export class SqliteStateStore implements StateStore {
   complete(scheme: string, completions: Completion[]): void {
     if (completions.length === 0) return;
     const now = new Date().toISOString();
-    const batch = JSON.stringify(completions.map((c) => ({ id: c.id, key: c.key, fp: c.fingerprint, tid: c.targetId ?? null })));
+    const j = this.journal(scheme);
+    const rows: [number, string, string, string | null][] = [];
+    const queued: [number, string, string, string | null][] = [];
+    for (const c of completions) {
+      const row: [number, string, string, string | null] = [c.id, c.key, c.fingerprint, c.targetId ?? null];
+      rows.push(row);
+      if (c.id > 0) queued.push(row);
+    }
     this.db.transaction(() => {
-      this.stmts.complete.run({ batch, now });
-      this.stmts.deliver.run({ scheme, batch, now });
+      this.stmts.deliver.run({ scheme, batch: JSON.stringify(rows), now });
+      if (queued.length) {
+        const batch = JSON.stringify(queued);
+        for (const r of this.stmts.completeDone.all(batch)) j.queued.delete(r.key);
+        this.stmts.completeAgain.run({ batch, now });
+      }
+      for (const c of completions) {
+        if (c.id > 0) continue;
+        const item = j.active.get(c.id);
+        if (item) this.settle(scheme, j, c.id, item, false, now);
+      }
     })();
   }
 
-  fail(_scheme: string, failures: Failure[]): void {
+  fail(scheme: string, failures: Failure[]): void {
     const now = new Date().toISOString();
+    const j = this.journal(scheme);
     this.db.transaction(() => {
       for (const f of failures) {
+        const item = f.id < 0 ? j.active.get(f.id) : undefined;
+        if (item) {
+          // new content that waited for this write supersedes it; otherwise the item becomes a queue row
+          if (!j.waiting.has(item.key)) {
+            this.enqueueRow(
+              scheme,
+              item.runId,
+              { key: item.key, payload: item.payload, fingerprint: item.fingerprint, cursor: item.cursor ?? undefined, ...(f.dead ? { dead: { code: f.code, message: f.message } } : {}) },
+              f.dead ? 'dead' : 'pending',
+              now,
+              j,
+              f.maybeWritten ?? false,
+            );
+            // a queue row made from a write that was attempted once
+            this.stmts.attemptedOnce.run(scheme, item.key);
+          }
+          this.settle(scheme, j, f.id, item, f.maybeWritten ?? false, now);
+          continue;
+        }
+        if (f.id < 0) continue;
         this.stmts.fail.run({
           id: f.id,
           status: f.dead ? 'dead' : 'pending',
@@ -273,12 +462,45 @@ export class SqliteStateStore implements StateStore {
   }
 
   recoverInFlight(scheme: string): number {
-    return this.stmts.recover.run(new Date().toISOString(), scheme).changes;
+    const now = new Date().toISOString();
+    return this.db.transaction(() => {
+      let n = this.stmts.recover.run(now, scheme).changes;
+      // Journal rows left behind: their items not delivered as they are go back to the queue. The latest
+      // item of a key wins; a key that has a queue row keeps it (it is newer, or the item's own failure).
+      const latest = new Map<string, { entry: JournalEntry; runId: string }>();
+      for (const row of this.stmts.journalRows.all(scheme)) {
+        for (const entry of JSON.parse(row.items) as JournalEntry[]) latest.set(entry[0], { entry, runId: row.run_id });
+      }
+      if (latest.size) {
+        const delivered = this.delivered(scheme, [...latest.keys()]);
+        for (const [key, { entry, runId }] of latest) {
+          if (delivered.get(key)?.fingerprint === entry[2]) continue;
+          const r = this.stmts.enqueueRecovered.run({
+            scheme,
+            key,
+            payload: JSON.stringify(entry[1]),
+            fingerprint: entry[2],
+            cursor: entry[3],
+            maybeWritten: 1,
+            runId,
+            now,
+          });
+          n += r.changes;
+        }
+        this.stmts.journalDelScheme.run(scheme);
+      }
+      // this process starts afresh on the scheme
+      this.journals.delete(scheme);
+      return n;
+    })();
   }
 
   counts(scheme: string): Record<QueueStatus, number> {
     const out: Record<QueueStatus, number> = { pending: 0, 'in-flight': 0, done: 0, dead: 0 };
     for (const r of this.stmts.counts.all(scheme)) out[r.status] = r.n;
+    // journal items not yet settled are in flight; done items are those delivered
+    out['in-flight'] += this.stmts.journalCount.get(scheme)?.n ?? 0;
+    out.done = this.stmts.deliveredCount.get(scheme)?.n ?? 0;
     return out;
   }
 
