@@ -182,3 +182,33 @@ export async function runCli(env, { stateDir } = {}) {
   const report = JSON.parse(stdout);
   return { wallMs, report, pid: child.pid, peakRssMb: Math.round(usage.maxRssKb / 1024), cpuMs: usage.userCpuMs + usage.systemCpuMs };
 }
+
+/**
+ * Like {@link startSimulators}, with the simulators in a child process of their own (bench/sims-process.mjs),
+ * as remote systems are: what this process measures is the client alone. `counters()` and `merchants()`
+ * ask the child; `stop()` ends it.
+ */
+export async function startSimulatorsApart(options) {
+  const { fork } = await import('node:child_process');
+  const child = fork(fileURLToPath(new URL('./sims-process.mjs', import.meta.url)), [], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    serialization: 'advanced', // structured clone: YonBIP's records may hold bigints
+  });
+  const ask = (m) =>
+    new Promise((resolve, reject) => {
+      child.once('message', (r) => (r.error ? reject(new Error(r.error)) : resolve(r)));
+      child.once('error', reject);
+      child.send(m);
+    });
+  const info = await ask({ start: options });
+  return {
+    okki: info.okki,
+    yonbip: info.yonbip,
+    counters: () => ask({ counters: true }),
+    merchants: async () => (await ask({ merchants: true })).merchants,
+    stop: async () => {
+      await ask({ stop: true }).catch(() => {});
+      child.kill();
+    },
+  };
+}

@@ -12,7 +12,7 @@
 import { rmSync } from 'node:fs';
 import http from 'node:http';
 import { sign } from '@qiao/connector-yonbip';
-import { machine, median, runQiao, schemeEnv, startSimulators, tempDir } from './lib.mjs';
+import { machine, median, runQiao, schemeEnv, startSimulatorsApart, tempDir } from './lib.mjs';
 
 const CUSTOMERS = Number(process.env.BENCH_COUNT ?? 2000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -176,9 +176,9 @@ const canonical = (v) =>
   Array.isArray(v) ? `[${v.map(canonical).join(',')}]` : v && typeof v === 'object' ? `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`).join(',')}}` : JSON.stringify(v);
 
 /** What YonBIP holds, by code, without ids and times: both sides must write the same records. */
-function contentOf(yonbip) {
+function contentOf(merchants) {
   const out = new Map();
-  for (const m of yonbip.merchants()) {
+  for (const m of merchants) {
     const { id: _i, createTime: _c, modifyTime: _m, pubts: _p, merchantApplyRanges, ...rest } = m;
     out.set(m.code, canonical({ ...rest, merchantApplyRanges: merchantApplyRanges.map(({ id: _x, ...r }) => r) }));
   }
@@ -186,11 +186,12 @@ function contentOf(yonbip) {
 }
 
 async function side(kind, check) {
-  const sims = await startSimulators({ customers: CUSTOMERS });
+  const sims = await startSimulatorsApart({ customers: CUSTOMERS });
   const dir = tempDir('qiao-bench-vs-');
   try {
     let ms;
     let runMs;
+    const cpu0 = process.cpuUsage();
     if (kind === 'qiao') {
       let report;
       ({ ms, report } = await runQiao(schemeEnv(sims, { okkiConcurrency: CONCURRENCY, bipConcurrency: CONCURRENCY }), { stateDir: dir }));
@@ -202,10 +203,14 @@ async function side(kind, check) {
       runMs = ms;
       if (n !== CUSTOMERS) throw new Error(`hand-written saved ${n} of ${CUSTOMERS}`);
     }
-    const c = sims.yonbip.counters;
+    const used = process.cpuUsage(cpu0);
+    const cpuMs = (used.user + used.system) / 1000;
+    const counters = await sims.counters();
+    const c = counters.yonbip;
     if (c.inserts !== CUSTOMERS || c.updates !== 0) throw new Error(`${kind}: ${c.inserts} inserts, ${c.updates} updates (want ${CUSTOMERS}, 0)`);
-    const calls = { okki: { token: sims.okki.counters.token, list: sims.okki.counters.list, info: sims.okki.counters.info }, bip: { lookup: c.lookup, token: c.token, list: c.list, save: c.save, detail: c.detail } };
-    return { ms, runMs, calls, content: check ? contentOf(sims.yonbip) : undefined };
+    const o = counters.okki;
+    const calls = { okki: { token: o.token, list: o.list, info: o.info }, bip: { lookup: c.lookup, token: c.token, list: c.list, save: c.save, detail: c.detail } };
+    return { ms, runMs, cpuMs, calls, content: check ? contentOf(await sims.merchants()) : undefined };
   } finally {
     await sims.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -227,13 +232,20 @@ if (JSON.stringify(wq.calls) !== JSON.stringify(wh.calls)) {
 
 const q = [];
 const qRun = [];
+const qCpu = [];
 const h = [];
+const hCpu = [];
 const runQ = async () => {
   const r = await side('qiao');
   q.push(r.ms);
   qRun.push(r.runMs);
+  qCpu.push(r.cpuMs);
 };
-const runH = async () => h.push((await side('hand')).ms);
+const runH = async () => {
+  const r = await side('hand');
+  h.push(r.ms);
+  hCpu.push(r.cpuMs);
+};
 for (let i = 0; i < ROUNDS; i++) {
   // alternate which side goes first
   if (i % 2 === 0) {
@@ -250,10 +262,11 @@ const ratio = mq / mh;
 const bestRatio = Math.min(...q) / Math.min(...h);
 // the run alone (the report's duration: without the scheme check and opening the state store)
 const runRatio = median(qRun) / mh;
+const cpuRatio = median(qCpu) / median(hCpu);
 const fmt = (ms) => `${(ms / 1000).toFixed(2)} s`;
 console.log(
-  `vs-handwritten: ${CUSTOMERS} customers, concurrency ${CONCURRENCY}, same ${JSON.stringify(wq.calls.bip).replace(/"/g, '')} BIP calls; qiao median ${fmt(mq)} (best ${fmt(Math.min(...q))}), hand-written median ${fmt(mh)} (best ${fmt(Math.min(...h))}); ratio qiao/hand-written ${ratio.toFixed(2)} (median of ${ROUNDS}; best-of ${bestRatio.toFixed(2)}; run without scheme load ${runRatio.toFixed(2)}) (goal <= 1.25) [${machine()}]`,
+  `vs-handwritten: ${CUSTOMERS} customers, concurrency ${CONCURRENCY}, simulators in their own process, same ${JSON.stringify(wq.calls.bip).replace(/"/g, '')} BIP calls; qiao median ${fmt(mq)} (best ${fmt(Math.min(...q))}, CPU ${fmt(median(qCpu))}), hand-written median ${fmt(mh)} (best ${fmt(Math.min(...h))}, CPU ${fmt(median(hCpu))}); ratio qiao/hand-written ${ratio.toFixed(2)} (median of ${ROUNDS}; best-of ${bestRatio.toFixed(2)}; run without scheme load ${runRatio.toFixed(2)}; client CPU ${cpuRatio.toFixed(2)}) (goal <= 1.25) [${machine()}]`,
 );
 if (process.env.BENCH_JSON) {
-  console.log(JSON.stringify({ bench: 'vs-handwritten', customers: CUSTOMERS, concurrency: CONCURRENCY, qiaoMs: q, qiaoRunMs: qRun, handMs: h, ratio, bestRatio, runRatio, calls: wq.calls }));
+  console.log(JSON.stringify({ bench: 'vs-handwritten', customers: CUSTOMERS, concurrency: CONCURRENCY, qiaoMs: q, qiaoRunMs: qRun, qiaoCpuMs: qCpu, handMs: h, handCpuMs: hCpu, ratio, bestRatio, runRatio, cpuRatio, calls: wq.calls }));
 }

@@ -20,3 +20,33 @@ describe('lossless JSON', () => {
     expect(stringifyJson(parseJson(text, 'bigint'))).toBe(text);
   });
 });
+
+describe('lossless JSON on the native parser', () => {
+  it('gives what the strict parser gives, whatever the digits', () => {
+    const texts = [
+      '{"id":1481709712348020742,"ids":[1481709712348020742,-1481709712348020743,12],"n":9007199254740991}',
+      '{"s":"1481709712348020742","t":"a \\"quoted\\" 1481709712348020742, \\\\","u":1481709712348020742}',
+      '{"d":1234567890123456.5,"e":1.2345678901234567e+25,"f":12345678901234567e2,"g":-0.12345678901234567}',
+      '[1481709712348020742]',
+      '{"nested":{"list":[{"id":1481712151907270669,"name":"上海桥梁有限公司"}]},"code":"200"}',
+      '{"big":12345678901234567890123,"small":1234567890123456}',
+    ];
+    for (const text of texts) {
+      const strict = parseJson(text, 'bigint');
+      const asStrings = JSON.parse(JSON.stringify(strict, (_k, v: unknown) => (typeof v === 'bigint' ? (Number.isSafeInteger(Number(v)) ? Number(v) : v.toString()) : v)));
+      expect(parseJson(text), text).toEqual(asStrings);
+    }
+  });
+
+  it('writes bigints as bare integers, and leaves strings that look like its mark alone', () => {
+    expect(stringifyJson({ id: 1481709712348020742n, name: '客户', n: [1, -2n] })).toBe('{"id":1481709712348020742,"name":"客户","n":[1,-2]}');
+    expect(stringifyJson({ id: 1n, s: '\u0000qiao-bigint:5' })).toBe('{"id":1,"s":"\\u0000qiao-bigint:5"}');
+    expect(stringifyJson({ a: 'plain', b: [1, 2] })).toBe('{"a":"plain","b":[1,2]}');
+    expect(stringifyJson(undefined)).toBe('null');
+  });
+
+  it('refuses malformed text', () => {
+    expect(() => parseJson('{"id":1481709712348020742')).toThrow();
+    expect(() => parseJson('<html>')).toThrow();
+  });
+});

@@ -165,10 +165,12 @@ export class CompanyStream implements Source {
   }
 
   private async withDetail(row: Record<string, unknown>, ctx: ReadContext): Promise<SourceRecord | undefined> {
-    const base = toRecord(row, ctx);
-    if (!base) return undefined;
-    const detail = await this.client.companyInfo(base.key, ctx.signal);
+    // the key straight from the row: the whole row is normalised once, with its detail
+    const key = toId(row.company_id);
+    if (typeof key !== 'string' || key === '') return toRecord(row, ctx); // left out, with a warning
+    const detail = await this.client.companyInfo(key, ctx.signal);
     if (detail === undefined) {
+      const base = toRecord(row, ctx)!;
       return {
         ...base,
         skip: {

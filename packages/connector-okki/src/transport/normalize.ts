@@ -62,10 +62,20 @@ const DATE_KEYS = new Set([
 
 const NEVER = /^(1970-01-01|0000-00-00)( 00:00:00)?$/;
 
+/** Whether a string can be a "never" date at all (starts with 1, 0 or what trim() removes): most cannot. */
+function mayBeNever(s: string): boolean {
+  const c = s.charCodeAt(0);
+  if (c === 0x31 || c === 0x30) return true;
+  // JavaScript's white space and line terminators
+  return c <= 0x20 || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
+}
+
 /** Normalises one company (a list row, a detail, or the two merged). */
 export function normalizeCompany(raw: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(raw)) {
+  for (const key in raw) {
+    if (!Object.hasOwn(raw, key)) continue;
+    const value = raw[key];
     out[key] = key === 'user_id' ? toIdList(value) : normalizeEntry(key, value);
   }
   return out;
@@ -108,11 +118,12 @@ function normalizeEntry(key: string, value: unknown): unknown {
   if (key === 'tel_list') return Array.isArray(value) ? value.map(toTelPair).filter((p) => p !== null) : [];
   if (Array.isArray(value)) return value.map((v) => normalizeEntry('', v));
   if (value !== null && typeof value === 'object') {
+    const o = value as Record<string, unknown>;
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = normalizeEntry(k, v);
+    for (const k in o) if (Object.hasOwn(o, k)) out[k] = normalizeEntry(k, o[k]);
     return out;
   }
-  if (typeof value === 'string' && NEVER.test(value.trim())) return null;
+  if (typeof value === 'string' && mayBeNever(value) && NEVER.test(value.trim())) return null;
   if (DATE_KEYS.has(key)) return typeof value === 'string' && value.trim() === '' ? null : value;
   if (ID_KEYS.has(key)) return toId(value);
   if (NUMBER_KEYS.has(key) && typeof value === 'string') {

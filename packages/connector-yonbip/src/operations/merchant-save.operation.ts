@@ -195,14 +195,14 @@ export class MerchantSaveOperation implements Target {
  * every id a string. Throws RecordError for a payload BIP could never accept.
  */
 function prepare(payload: TargetPayload): Row {
-  const input = merchantSaveManifest.input.properties ?? {};
   const out: Row = {};
-  for (const [key, value] of Object.entries(payload)) {
-    if (value === undefined || value === null || key === '_status') continue;
+  for (const key in payload) {
+    const value = payload[key];
+    if (value === undefined || value === null || key === '_status' || !Object.hasOwn(payload, key)) continue;
     out[key] = value;
   }
-  for (const [key, schema] of Object.entries(input)) {
-    if (out[key] === undefined && (schema as JsonSchema).default !== undefined) out[key] = (schema as JsonSchema).default;
+  for (const [key, value] of defaults()) {
+    if (out[key] === undefined) out[key] = value;
   }
   if (typeof out.code === 'number') out.code = String(out.code);
   if (typeof out.code !== 'string' || out.code.trim() === '') throw invalid('code (客户编码) is required');
@@ -224,6 +224,15 @@ function prepare(payload: TargetPayload): Row {
     });
   }
   return out;
+}
+
+let defaultValues: [string, unknown][] | undefined;
+/** The manifest's defaults (配置值) of merchant.save, read once. */
+function defaults(): [string, unknown][] {
+  defaultValues ??= Object.entries(merchantSaveManifest.input.properties ?? {})
+    .filter(([, schema]) => (schema as JsonSchema).default !== undefined)
+    .map(([key, schema]) => [key, (schema as JsonSchema).default]);
+  return defaultValues;
 }
 
 function idField(name: string, value: unknown): string {

@@ -68,6 +68,8 @@ const FLUSH_EVERY = 256;
 const FLUSH_MAX_WAIT_MS = 500;
 /** A batch is enqueued once it is full or its first record has waited this long. */
 const BATCH_MAX_WAIT_MS = 200;
+/** ... or, while writers wait for work, once it has waited this long. */
+const IDLE_BATCH_WAIT_MS = 10;
 
 /**
  * Runs a scheme once: resumes what earlier runs left in the write queue, reads the source, maps and
@@ -164,6 +166,8 @@ export async function runScheme(o: RunSchemeOptions): Promise<RunReport> {
     const waitForWork = () => (wakePromise ??= new Promise<void>((r) => (wake = r)));
     let drained: (() => void) | undefined;
     const buffer: QueueItem[] = [];
+    /** Writers waiting for work: a batch is enqueued early rather than keep them waiting. */
+    let idleWorkers = 0;
 
     // Pending items this process knows of: claiming only then saves a write transaction per empty poll.
     let knownPending = 0;
@@ -253,7 +257,9 @@ export async function runScheme(o: RunSchemeOptions): Promise<RunReport> {
           // Nothing left to write: let the reader go on whatever the count says.
           outstanding = 0;
           releaseReader();
+          idleWorkers++;
           await waitForWork();
+          idleWorkers--;
           continue;
         }
         try {
@@ -387,7 +393,8 @@ export async function runScheme(o: RunSchemeOptions): Promise<RunReport> {
             if (batch.length === 0) batchStarted = Date.now();
             batch.push(rec);
             // A slow source (detail calls) should not hold records back from the writers for long.
-            if (batch.length >= batchSize || Date.now() - batchStarted >= BATCH_MAX_WAIT_MS) {
+            const waited = Date.now() - batchStarted;
+            if (batch.length >= batchSize || waited >= BATCH_MAX_WAIT_MS || (waited >= IDLE_BATCH_WAIT_MS && idleWorkers > 0 && buffer.length === 0)) {
               await processBatch(batch);
               batch = [];
             }

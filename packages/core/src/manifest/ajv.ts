@@ -19,6 +19,30 @@ export function createAjv(options: { useDefaults?: boolean; coerceTypes?: boolea
   return ajv;
 }
 
+const compiled = new Map<string, { ajv: Ajv2020; byText: Map<string, ValidateFunction> }>();
+
+/**
+ * Compiles a schema once per process and options: one ajv instance per option set (its meta-schema is
+ * compiled once) and the validators by the schema's text. Loading a scheme again (`qiao serve`, every
+ * run) then costs no compilation. Throws as `ajv.compile` does for an invalid schema.
+ */
+export function compileSchema(schema: object, options: { useDefaults?: boolean; coerceTypes?: boolean } = {}): ValidateFunction {
+  const optionsKey = `${options.useDefaults ?? false}|${options.coerceTypes ?? false}`;
+  let entry = compiled.get(optionsKey);
+  if (!entry) {
+    entry = { ajv: createAjv(options), byText: new Map() };
+    compiled.set(optionsKey, entry);
+  }
+  const text = JSON.stringify(schema);
+  let validate = entry.byText.get(text);
+  if (!validate) {
+    // a copy: ajv keeps what it compiles, and the caller's object may change later
+    validate = entry.ajv.compile(JSON.parse(text) as object);
+    entry.byText.set(text, validate);
+  }
+  return validate;
+}
+
 /** Turns ajv errors into qiao problems (file, JSON pointer, expected, found, hint). */
 export function problemsFromAjv(
   errors: ErrorObject[] | null | undefined,

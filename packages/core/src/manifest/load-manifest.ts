@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { SchemeError, type Problem } from '../errors/errors.js';
-import { createAjv, problemsFromAjv } from './ajv.js';
+import { compileSchema, problemsFromAjv } from './ajv.js';
 import { connectorManifestSchema } from './connector-manifest.schema.js';
 import type { ConnectorManifest, JsonSchema } from './manifest-types.js';
 
-const ajv = createAjv();
-const validateManifest = ajv.compile(connectorManifestSchema);
+
+const validateManifest = compileSchema(connectorManifestSchema);
 
 /**
  * Validates a parsed manifest against the meta-schema, then checks that every embedded schema
@@ -22,7 +22,7 @@ export function loadManifest(data: unknown, file = 'manifest.json'): ConnectorMa
   const m = data as unknown as ConnectorManifest;
   const checkSchema = (schema: JsonSchema, pointer: string) => {
     try {
-      createAjv().compile(schema);
+      compileSchema(schema);
     } catch (e) {
       problems.push({ file, pointer, expected: 'a valid JSON Schema', found: (e as Error).message });
     }

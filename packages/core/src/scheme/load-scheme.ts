@@ -5,7 +5,7 @@ import type { ConnectorPlugin } from '../contracts/connector-plugin.js';
 import { SchemeError, type Problem } from '../errors/errors.js';
 import { redact } from '../http/redact.js';
 import type { Limits } from '../executor/limiter.js';
-import { createAjv, describe, pointerEscape, problemsFromAjv, valueAt } from '../manifest/ajv.js';
+import { compileSchema, describe, pointerEscape, problemsFromAjv, valueAt } from '../manifest/ajv.js';
 import { secretFields } from '../manifest/load-manifest.js';
 import type { ConnectorManifest, OperationManifest, StreamManifest } from '../manifest/manifest-types.js';
 import { DeclarativeMapper, type MappingSpec } from '../mapping/declarative.mapper.js';
@@ -106,8 +106,7 @@ export async function loadScheme(file: string, options: LoadSchemeOptions): Prom
   const problems: Problem[] = [...envResult.problems];
   const resolved = envResult.value;
 
-  const ajv = createAjv({ coerceTypes: true });
-  const validateScheme = ajv.compile(schemeSchema);
+  const validateScheme = compileSchema(schemeSchema, { coerceTypes: true });
   if (!validateScheme(resolved)) {
     problems.push(
       ...problemsFromAjv(validateScheme.errors, file, resolved, '', (e) =>
@@ -253,7 +252,7 @@ export async function loadScheme(file: string, options: LoadSchemeOptions): Prom
     }
   });
 
-  const validateInput = createAjv().compile(operation.input);
+  const validateInput = compileSchema(operation.input);
   const checkPayload = (payload: unknown): Problem[] =>
     validateInput(payload) ? [] : problemsFromAjv(validateInput.errors, `${targetPlugin.manifest.id} ${operation.id} payload`, payload);
 
@@ -529,7 +528,7 @@ function checkAgainst(
   problems: Problem[],
 ): Record<string, unknown> {
   const copy = structuredClone(value);
-  const validate = createAjv({ useDefaults: true, coerceTypes: true }).compile(schema);
+  const validate = compileSchema(schema, { useDefaults: true, coerceTypes: true });
   if (!validate(copy)) {
     problems.push(
       ...problemsFromAjv(validate.errors, file, copy, pointer, (e) =>
