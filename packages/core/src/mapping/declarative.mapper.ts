@@ -4,6 +4,7 @@ import type { SourceRecord } from '../contracts/source.js';
 import type { TargetPayload } from '../contracts/target.js';
 import { RecordError, type Problem } from '../errors/errors.js';
 import { pointerEscape } from '../manifest/ajv.js';
+import { Bail, compileSync } from './sync-jsonata.js';
 
 /** A mapping entry: a JSONata expression over the source record, or a literal. */
 export type MappingValue = string | { value: unknown } | number | boolean;
@@ -129,8 +130,8 @@ type Ast = { type: string; value?: unknown; steps?: Ast[]; [k: string]: unknown 
 
 /**
  * Compiles an expression. Plain field paths (`name`, `a.b`) over objects are read directly, which is
- * what JSONata would return for them, without its evaluator; anything else (or a path that meets an
- * array on the way) goes through JSONata.
+ * what JSONata would return for them, without its evaluator; other expressions go through the
+ * synchronous evaluator (sync-jsonata.ts) where it covers them, and JSONata otherwise.
  */
 function compileExpression(source: string): (data: Record<string, unknown>) => unknown {
   const expr = jsonata(source);
@@ -151,6 +152,19 @@ function compileExpression(source: string): (data: Record<string, unknown>) => u
       }
       if (Array.isArray(cur)) return slow(data);
       return cur;
+    };
+  }
+  // Most expressions evaluate synchronously, without JSONata's promise per node; JSONata takes over
+  // for what the synchronous evaluator does not cover, and for any record it gives up on.
+  const fast = compileSync(ast);
+  if (fast) {
+    return (data) => {
+      try {
+        return fast(data);
+      } catch (e) {
+        if (e instanceof Bail) return slow(data);
+        throw e;
+      }
     };
   }
   return slow;
