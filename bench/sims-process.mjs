@@ -14,7 +14,8 @@ process.on('message', async (m) => {
         yonbip: { dataCenterUrl: sims.yonbip.dataCenterUrl, credentials: sims.yonbip.credentials },
       });
     } else if (m.counters) {
-      process.send({ okki: { ...sims.okki.counters }, yonbip: { ...sims.yonbip.counters } });
+      const cpu = process.cpuUsage();
+      process.send({ okki: { ...sims.okki.counters }, yonbip: { ...sims.yonbip.counters }, cpuMs: (cpu.user + cpu.system) / 1000 });
     } else if (m.merchants) {
       process.send({ merchants: sims.yonbip.merchants() });
     } else if (m.stop) {

@@ -50,3 +50,21 @@ describe('lossless JSON on the native parser', () => {
     expect(() => parseJson('<html>')).toThrow();
   });
 });
+
+describe('lossless JSON: long integers next to strings', () => {
+  it('quotes only bare integers, whatever the strings around them hold', () => {
+    const text =
+      '{"a":"x\\"1481709712348020742","b":1481709712348020742,"c":"\\\\","d":-1481709712348020743,"e":"\\\\\\"2481709712348020742\\"","f":[1481709712348020744,"1481709712348020745"],"g":1.1481709712348020742,"h":1e-1481709712348020742}';
+    const strict = parseJson(text, 'bigint') as Record<string, unknown>;
+    expect(parseJson(text)).toEqual({
+      a: strict.a,
+      b: '1481709712348020742',
+      c: '\\',
+      d: '-1481709712348020743',
+      e: strict.e,
+      f: ['1481709712348020744', '1481709712348020745'],
+      g: strict.g,
+      h: strict.h,
+    });
+  });
+});

@@ -113,9 +113,27 @@ export function toTelPair(value: unknown): [string, string] | null {
   return ['', str(value)];
 }
 
+const enum Kind {
+  Date = 1,
+  Id,
+  Number,
+  Tel,
+  TelList,
+}
+
+/** Each special key's kind, in one lookup. */
+const KINDS = new Map<string, Kind>([
+  ...[...DATE_KEYS].map((k): [string, Kind] => [k, Kind.Date]),
+  ...[...ID_KEYS].map((k): [string, Kind] => [k, Kind.Id]),
+  ...[...NUMBER_KEYS].map((k): [string, Kind] => [k, Kind.Number]),
+  ['tel', Kind.Tel],
+  ['tel_list', Kind.TelList],
+]);
+
 function normalizeEntry(key: string, value: unknown): unknown {
-  if (key === 'tel') return toTelPair(value);
-  if (key === 'tel_list') return Array.isArray(value) ? value.map(toTelPair).filter((p) => p !== null) : [];
+  const kind = KINDS.get(key);
+  if (kind === Kind.Tel) return toTelPair(value);
+  if (kind === Kind.TelList) return Array.isArray(value) ? value.map(toTelPair).filter((p) => p !== null) : [];
   if (Array.isArray(value)) return value.map((v) => normalizeEntry('', v));
   if (value !== null && typeof value === 'object') {
     const o = value as Record<string, unknown>;
@@ -124,9 +142,10 @@ function normalizeEntry(key: string, value: unknown): unknown {
     return out;
   }
   if (typeof value === 'string' && mayBeNever(value) && NEVER.test(value.trim())) return null;
-  if (DATE_KEYS.has(key)) return typeof value === 'string' && value.trim() === '' ? null : value;
-  if (ID_KEYS.has(key)) return toId(value);
-  if (NUMBER_KEYS.has(key) && typeof value === 'string') {
+  if (kind === undefined) return value;
+  if (kind === Kind.Date) return typeof value === 'string' && value.trim() === '' ? null : value;
+  if (kind === Kind.Id) return toId(value);
+  if (kind === Kind.Number && typeof value === 'string') {
     const t = value.trim();
     if (t === '') return null;
     if (/^-?\d+$/.test(t)) return Number(t);

@@ -230,11 +230,18 @@ function exchange(
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      forget?.();
       req.destroy();
       reject(error);
     };
+    if (o.signal?.aborted) {
+      reject(abortError(o.signal));
+      return;
+    }
     const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
-    const req = send(target, { method: o.method, headers, ...(o.signal ? { signal: o.signal } : {}) }, (res) => {
+    // one listener per signal for all requests (see onAbort), rather than one per request
+    const forget = o.signal ? onAbort(o.signal, () => fail(abortError(o.signal!))) : undefined;
+    const req = send(target, { method: o.method, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('error', fail);
@@ -243,18 +250,18 @@ function exchange(
       });
       res.on('end', () => {
         if (settled) return;
-        const raw = Buffer.concat(chunks);
-        const encoding = String(res.headers['content-encoding'] ?? '').trim().toLowerCase();
-        const decode = decoders[encoding];
-        (decode ? decode(raw) : Promise.resolve(raw)).then(
-          (body) => {
-            if (settled) return;
-            settled = true;
-            clearTimeout(timer);
-            resolve({ status: res.statusCode ?? 0, headers: res.headers, body: body.toString('utf8') });
-          },
-          (error: Error) => fail(error),
-        );
+        const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+        const encoding = res.headers['content-encoding'];
+        const decode = encoding === undefined ? undefined : decoders[encoding.trim().toLowerCase()];
+        const done = (body: Buffer) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          forget?.();
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: body.toString('utf8') });
+        };
+        if (decode) decode(raw).then(done, (error: Error) => fail(error));
+        else done(raw);
       });
     });
     const timer = setTimeout(
@@ -264,6 +271,38 @@ function exchange(
     req.on('error', fail);
     req.end(o.body);
   });
+}
+
+/**
+ * Requests waiting on each abort signal. A run's requests share a few long-lived signals; an
+ * EventTarget listener per request costs a walk of all the others on every add and remove.
+ */
+const waitingOn = new WeakMap<AbortSignal, Set<() => void>>();
+
+/** Calls `fn` when `signal` aborts; returns a function that forgets it. */
+function onAbort(signal: AbortSignal, fn: () => void): () => void {
+  let waiting = waitingOn.get(signal);
+  if (!waiting) {
+    const set = new Set<() => void>();
+    waiting = set;
+    waitingOn.set(signal, set);
+    signal.addEventListener(
+      'abort',
+      () => {
+        for (const f of [...set]) f();
+        set.clear();
+      },
+      { once: true },
+    );
+  }
+  const w = waiting;
+  w.add(fn);
+  return () => void w.delete(fn);
+}
+
+/** The error node:http gives a request whose signal aborts. */
+function abortError(signal: AbortSignal): Error {
+  return Object.assign(new Error('The operation was aborted', { cause: signal.reason }), { name: 'AbortError', code: 'ABORT_ERR' });
 }
 
 function withQuery(url: string, query: HttpRequest['query']): string {

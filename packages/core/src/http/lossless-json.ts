@@ -2,13 +2,10 @@ import { isInteger, isSafeNumber, parse, stringify } from 'lossless-json';
 
 export type BigIntegerMode = 'string' | 'bigint';
 
-/** 16 digits in a row: the shortest integer that may be beyond 2^53. Without one, no number can lose digits. */
+/** 16 digits in a row: without them no number of the text can be beyond 2^53 (a quick test). */
 const LONG_DIGITS = /\d{16}/;
-/**
- * A string literal (matched whole, so digits inside it are left alone) or a bare integer of 16 digits
- * or more that is not part of a decimal or an exponent.
- */
-const STRING_OR_LONG_INTEGER = /"(?:[^"\\]|\\.)*"|(?<![\d.eE+-])(-?\d{16,})(?![\d.eE])/g;
+/** An integer of 16 digits or more: the shortest that may be beyond 2^53. */
+const LONG_INTEGER = /-?\d{16,}/g;
 
 /**
  * Parses JSON without losing digits: integers beyond 2^53 (YonBIP's 19-digit ids) come out as digit
@@ -16,24 +13,49 @@ const STRING_OR_LONG_INTEGER = /"(?:[^"\\]|\\.)*"|(?<![\d.eE+-])(-?\d{16,})(?![\
  * `JSON.parse` would silently round them (1481709712348020742 → 1481709712348020700).
  *
  * In string mode the native parser does the work: a text without 16 digits in a row is parsed as it
- * is; in one with long integers they are quoted first (a scan that skips string literals), which gives
- * the same value. As with `JSON.parse`, the last of duplicate keys wins.
+ * is; in one with long integers, those outside string literals are quoted first, which gives the same
+ * value. As with `JSON.parse`, the last of duplicate keys wins.
  */
 export function parseJson(text: string, mode: BigIntegerMode = 'string'): unknown {
-  if (mode === 'string') {
-    if (!LONG_DIGITS.test(text)) return JSON.parse(text);
-    return JSON.parse(
-      text.replace(STRING_OR_LONG_INTEGER, (token: string, integer?: string) =>
-        integer === undefined || Number.isSafeInteger(Number(integer)) ? token : `"${integer}"`,
-      ),
-    );
-  }
+  if (mode === 'string') return JSON.parse(LONG_DIGITS.test(text) ? quoteUnsafeIntegers(text) : text);
   return parse(text, null, (value: string) => {
     if (isSafeNumber(value)) return Number(value);
     if (isInteger(value)) return BigInt(value);
     // A long decimal: keep the closest double (no id is a decimal).
     return Number(value);
   });
+}
+
+/** The text with every bare integer beyond 2^53 in quotes; the same string when there is none. */
+function quoteUnsafeIntegers(text: string): string {
+  LONG_INTEGER.lastIndex = 0;
+  let out = '';
+  let last = 0;
+  let pos = 0;
+  let inString = false;
+  for (let m = LONG_INTEGER.exec(text); m !== null; m = LONG_INTEGER.exec(text)) {
+    const start = m.index;
+    // whether the match is inside a string literal: quotes seen so far, escapes skipped
+    for (; pos < start; pos++) {
+      const c = text.charCodeAt(pos);
+      if (c === 0x22) inString = !inString;
+      else if (c === 0x5c && inString) pos++;
+    }
+    if (inString || pos > start) continue;
+    // part of a decimal or an exponent (1.2345678901234567, 1e-1234567890123456) is not an integer
+    const before = start > 0 ? text.charCodeAt(start - 1) : 0;
+    const after = text.charCodeAt(start + m[0].length);
+    if (isNumberChar(before) || after === 0x2e || after === 0x65 || after === 0x45) continue;
+    if (Number.isSafeInteger(Number(m[0]))) continue;
+    out += `${text.slice(last, start)}"${m[0]}"`;
+    last = start + m[0].length;
+  }
+  return last === 0 ? text : out + text.slice(last);
+}
+
+/** A digit, '.', 'e', 'E', '+' or '-'. */
+function isNumberChar(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x65 || c === 0x45 || c === 0x2b || c === 0x2d;
 }
 
 /** Marks a bigint inside a JSON.stringify result, to be unquoted afterwards. */

@@ -160,7 +160,7 @@ function compilePath(ast: Ast): Node {
     return { node: compile({ ...step, stages: undefined }), stages, last: i === steps.length - 1 };
   });
   const firstIsVariable = steps[0]!.type === 'variable';
-  return (input, frame) => {
+  const general: Node = (input, frame) => {
     let inputSequence: unknown[] = Array.isArray(input) && !firstIsVariable ? input : seq(input);
     let resultSequence: Sequence | undefined;
     for (const step of compiled) {
@@ -185,6 +185,23 @@ function compilePath(ast: Ast): Node {
     }
     return resultSequence;
   };
+  // Field names only (`a.b.c`) over objects: what the steps above give is the field's value itself (an
+  // array as it is, nothing for a missing field), without building sequences. Arrays on the way, and
+  // sequences, take the general way.
+  if (steps.every((step) => step.type === 'name' && keysOf(step).every((k) => k === 'type' || k === 'value' || k === 'position'))) {
+    const names = steps.map((step) => String(step.value));
+    return (input, frame) => {
+      let cur = input;
+      for (const name of names) {
+        if (Array.isArray(cur)) return general(input, frame);
+        if (cur === null || typeof cur !== 'object' || !Object.prototype.hasOwnProperty.call(cur, name)) return undefined;
+        cur = (cur as Record<string, unknown>)[name];
+      }
+      if (isSequence(cur) || typeof cur === 'function') return general(input, frame);
+      return cur;
+    };
+  }
+  return general;
 }
 
 function lookup(input: unknown, key: string): unknown {
