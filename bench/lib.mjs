@@ -196,8 +196,13 @@ export async function startSimulatorsApart(options) {
   });
   const ask = (m) =>
     new Promise((resolve, reject) => {
-      child.once('message', (r) => (r.error ? reject(new Error(r.error)) : resolve(r)));
-      child.once('error', reject);
+      const onError = (e) => reject(e);
+      child.once('error', onError);
+      child.once('message', (r) => {
+        child.off('error', onError);
+        if (r.error) reject(new Error(r.error));
+        else resolve(r);
+      });
       child.send(m);
     });
   const info = await ask({ start: options });

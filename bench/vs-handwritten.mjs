@@ -153,7 +153,7 @@ async function handwritten(sims, concurrency) {
       await Promise.all(
         rows.map((row) =>
           okkiSlot(() => call(okkiAgent, 'GET', `${sims.okki.url}/v1/company/info?company_id=${row.company_id}`, { headers: okkiAuth })).then((info) =>
-            push(mapCompany({ ...row, ...info.data })),
+            push(mapCompany(Object.assign({}, row, info.data))),
           ),
         ),
       );

@@ -9,7 +9,7 @@ import {
   type SourceRecord,
 } from '@qiao/core';
 import { formatChinaTime, parseChinaTime } from '../transport/china-time.js';
-import { normalizeCompany, toId } from '../transport/normalize.js';
+import { normalizeCompanyInPlace, toId } from '../transport/normalize.js';
 import { OKKI_LABEL, OkkiClient, OkkiClientToken, type OkkiCompanyListQuery } from '../transport/okki-client.js';
 
 /** Manifest id of the stream. */
@@ -65,7 +65,7 @@ export class CompanyStream implements Source {
   ) {}
 
   async *read(ctx: ReadContext): AsyncGenerator<SourceRecord> {
-    // One signal per read: every request in flight listens to it (limiter and HTTP), which is more
+    // One signal per read: every request waiting in the limiter listens to it, which can be more
     // than Node's default of 10 listeners, and stopping the read early cancels what is still in flight.
     const inner = new AbortController();
     const forward = (): void => inner.abort(ctx.signal.reason);
@@ -186,7 +186,8 @@ export class CompanyStream implements Source {
 }
 
 function toRecord(raw: Record<string, unknown>, ctx: ReadContext): SourceRecord | undefined {
-  const data = normalizeCompany(raw);
+  // rows and details are parsed for this record alone: normalised where they are, not copied
+  const data = normalizeCompanyInPlace(raw);
   const key = toId(data.company_id);
   if (typeof key !== 'string' || key === '') {
     ctx.logger.warn(`${OKKI_LABEL} company/list: row without company_id left out`, { name: data.name });

@@ -72,11 +72,23 @@ function mayBeNever(s: string): boolean {
 
 /** Normalises one company (a list row, a detail, or the two merged). */
 export function normalizeCompany(raw: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
+  return normalizeObject(raw, false);
+}
+
+/**
+ * As {@link normalizeCompany}, but changes `raw` and the objects and arrays in it rather than copying
+ * them: for a company the caller owns (just parsed), it saves a copy of every record.
+ */
+export function normalizeCompanyInPlace(raw: Record<string, unknown>): Record<string, unknown> {
+  return normalizeObject(raw, true);
+}
+
+function normalizeObject(raw: Record<string, unknown>, inPlace: boolean): Record<string, unknown> {
+  const out: Record<string, unknown> = inPlace ? raw : {};
   for (const key in raw) {
     if (!Object.hasOwn(raw, key)) continue;
     const value = raw[key];
-    out[key] = key === 'user_id' ? toIdList(value) : normalizeEntry(key, value);
+    out[key] = key === 'user_id' ? toIdList(value) : normalizeEntry(key, value, inPlace);
   }
   return out;
 }
@@ -130,15 +142,19 @@ const KINDS = new Map<string, Kind>([
   ['tel_list', Kind.TelList],
 ]);
 
-function normalizeEntry(key: string, value: unknown): unknown {
+function normalizeEntry(key: string, value: unknown, inPlace: boolean): unknown {
   const kind = KINDS.get(key);
   if (kind === Kind.Tel) return toTelPair(value);
   if (kind === Kind.TelList) return Array.isArray(value) ? value.map(toTelPair).filter((p) => p !== null) : [];
-  if (Array.isArray(value)) return value.map((v) => normalizeEntry('', v));
+  if (Array.isArray(value)) {
+    if (!inPlace) return value.map((v) => normalizeEntry('', v, false));
+    for (let i = 0; i < value.length; i++) value[i] = normalizeEntry('', value[i], true);
+    return value;
+  }
   if (value !== null && typeof value === 'object') {
     const o = value as Record<string, unknown>;
-    const out: Record<string, unknown> = {};
-    for (const k in o) if (Object.hasOwn(o, k)) out[k] = normalizeEntry(k, o[k]);
+    const out: Record<string, unknown> = inPlace ? o : {};
+    for (const k in o) if (Object.hasOwn(o, k)) out[k] = normalizeEntry(k, o[k], inPlace);
     return out;
   }
   if (typeof value === 'string' && mayBeNever(value) && NEVER.test(value.trim())) return null;
