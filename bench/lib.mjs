@@ -1,6 +1,6 @@
 // Shared helpers of qiao's benchmarks. Benchmarks run the built packages (npm ci builds them).
 import 'reflect-metadata';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -141,15 +141,24 @@ export const median = (xs) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
-/** The built CLI, as `npx qiao` runs it. */
+/** The built CLI. */
 export const CLI = fileURLToPath(new URL('../packages/runner-cli/bin/run.js', import.meta.url));
+/** The node flags the `qiao` launcher starts node with (its shebang line). */
+export function launcherFlags() {
+  const first = readFileSync(CLI, 'utf8').split('\n', 1)[0];
+  return first.replace(/^#!\S*env\s+(-S\s+)?node\s*/, '').split(/\s+/).filter(Boolean);
+}
+
+/** `qiao` as `npx qiao` runs it: npm's link to the CLI, started through its shebang (with its node flags). */
+export const QIAO_BIN = fileURLToPath(new URL('../node_modules/.bin/qiao', import.meta.url));
 const RSS_HOOK = new URL('./rss-hook.mjs', import.meta.url).href;
 
 /**
- * `qiao run <template> --state DIR --json --quiet` in a child process (the built CLI, unchanged), with
- * `env` added to this process's environment. The child is preloaded with bench/rss-hook.mjs, which
- * writes its peak RSS (getrusage maxRSS, read in the child's `exit` event) to a file. Returns the run
- * report (stdout), the child's wall time, its peak RSS and CPU time.
+ * `qiao run <template> --state DIR --json --quiet` in a child process, started as `npx qiao` starts it
+ * (node_modules/.bin/qiao), with `env` added to this process's environment. The child is preloaded
+ * (NODE_OPTIONS=--import) with bench/rss-hook.mjs, which writes its peak RSS (getrusage maxRSS, read in
+ * the child's `exit` event) to a file. Returns the run report (stdout), the child's wall time, its peak
+ * RSS and CPU time.
  */
 export async function runCli(env, { stateDir } = {}) {
   const { spawn } = await import('node:child_process');
@@ -158,8 +167,10 @@ export async function runCli(env, { stateDir } = {}) {
   const rssDir = tempDir('qiao-bench-rss-');
   const rssFile = join(rssDir, 'rss.json');
   const t0 = performance.now();
-  const child = spawn(process.execPath, ['--import', RSS_HOOK, CLI, 'run', TEMPLATE, '--state', dir, '--json', '--quiet'], {
-    env: { ...process.env, ...env, BENCH_RSS_FILE: rssFile },
+  // the hook comes in through NODE_OPTIONS, so the launcher's own node flags apply as they do for users
+  const nodeOptions = [process.env.NODE_OPTIONS, `--import=${RSS_HOOK}`].filter(Boolean).join(' ');
+  const child = spawn(QIAO_BIN, ['run', TEMPLATE, '--state', dir, '--json', '--quiet'], {
+    env: { ...process.env, ...env, BENCH_RSS_FILE: rssFile, NODE_OPTIONS: nodeOptions },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

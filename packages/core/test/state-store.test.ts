@@ -112,6 +112,19 @@ describe.each(stores)('%s state store', (_name, make) => {
     s.close();
   });
 
+  it('claims one item per key when a batch holds a key twice; the later content waits for the first write', () => {
+    const s = make();
+    const claimed = s.enqueueClaimed('a', 'r', [
+      { key: 'k1', payload: { v: 1 }, fingerprint: 'f1' },
+      { key: 'k1', payload: { v: 2 }, fingerprint: 'f2' },
+    ]);
+    expect(claimed.map((c) => c?.fingerprint)).toEqual(['f1', undefined]);
+    expect(s.claim('a', 10)).toEqual([]);
+    s.complete('a', [{ id: claimed[0]!.id, key: 'k1', fingerprint: 'f1', outcome: 'inserted', targetId: 'T1' }]);
+    expect(s.claim('a', 10).map((i) => i.payload)).toEqual([{ v: 2 }]);
+    s.close();
+  });
+
   it('puts a claimed write that failed for now back in the queue, flagged when it may have been written', () => {
     const s = make();
     const [a, b] = s.enqueueClaimed('a', 'r', [

@@ -115,6 +115,18 @@ describe('okki-to-yonbip template end to end on the simulators', () => {
     expect(bad.stderr + bad.stdout).not.toContain('not-the-secret-9876');
   });
 
+  it('a run stopped by a refused credential: with --json the report on stdout, the reason on stderr too', async () => {
+    const r = await qiao(['run', TEMPLATE, '--json', '--state', join(tempDir('qiao-e2e-fatal-'), 'state')], {
+      env: { ...env, YONBIP_APP_SECRET: 'not-the-secret-9876' },
+    });
+    expect(r.code).toBe(3);
+    const report = JSON.parse(r.stdout) as { status: string; fatal: { code: string; message: string; hint: string } };
+    expect(report).toMatchObject({ status: 'failed', fatal: { code: expect.stringMatching(/^yonbip\./) } });
+    expect(r.stderr).toContain(`stopped: ${report.fatal.message}`);
+    expect(r.stderr).toMatch(/YONBIP_APP_SECRET|appSecret/);
+    expect(r.stderr + r.stdout).not.toContain('not-the-secret-9876');
+  });
+
   it('preview maps without writing and flags what fails the schema', async () => {
     const before = bip.counters.save;
     const r = await qiao(['preview', TEMPLATE, '--limit', '3', '--json', '--state', state], { env });

@@ -322,12 +322,13 @@ export class SqliteStateStore implements StateStore {
     const out: (QueueItem | undefined)[] = new Array(items.length);
     const entries: JournalEntry[] = [];
     const fresh: number[] = [];
+    const journaled = new Set<string>();
     this.db.transaction(() => {
       for (let i = 0; i < items.length; i++) {
         const it = items[i]!;
         if (it.dead || it.payload === null) {
           this.enqueueRow(scheme, runId, it, it.dead ? 'dead' : 'pending', now, j);
-        } else if (j.activeKeys.has(it.key)) {
+        } else if (j.activeKeys.has(it.key) || journaled.has(it.key)) {
           // its journal item is in flight: the new content waits in a queue row until that write ends
           this.enqueueRow(scheme, runId, it, 'in-flight', now, j);
           j.waiting.add(it.key);
@@ -336,6 +337,7 @@ export class SqliteStateStore implements StateStore {
         } else {
           entries.push([it.key, it.payload, it.fingerprint, it.cursor ?? null]);
           fresh.push(i);
+          journaled.add(it.key);
         }
       }
       if (entries.length === 0) return;

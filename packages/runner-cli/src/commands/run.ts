@@ -58,8 +58,11 @@ With --json, stdout holds exactly one JSON object, the run report; logs and prog
         });
         progress.end();
       }
-      if (flags.json) printJson(report);
-      else err(renderReport(report));
+      if (flags.json) {
+        printJson(report);
+        // the report says why the run stopped; stderr (the logs) says it too, for whoever watches them
+        if (report.fatal && !flags.quiet) err(`stopped: ${report.fatal.message}${report.fatal.hint ? ` → ${report.fatal.hint}` : ''}`);
+      } else err(renderReport(report));
       this.exit(exitCodeForReport(report));
     } finally {
       process.off('SIGINT', onSignal);
