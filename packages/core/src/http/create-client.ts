@@ -1,5 +1,6 @@
-import { request as httpRequest, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
+import { request as httpRequest, type IncomingHttpHeaders, type OutgoingHttpHeaders, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { urlToHttpOptions } from 'node:url';
 import { promisify } from 'node:util';
 import { brotliDecompress, gunzip, inflate, inflateRaw } from 'node:zlib';
 import type { Logger } from '../contracts/logger.js';
@@ -222,7 +223,7 @@ function exchange(
   o: { method: string; headers: Record<string, string>; body: string | undefined; timeoutMs: number; signal: AbortSignal | undefined },
 ): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
-    const target = new URL(url);
+    const target = requestTarget(url);
     const headers: OutgoingHttpHeaders = { 'accept-encoding': 'gzip, deflate, br', ...o.headers };
     if (o.body !== undefined) headers['content-length'] = Buffer.byteLength(o.body);
     let settled = false;
@@ -238,10 +239,10 @@ function exchange(
       reject(abortError(o.signal));
       return;
     }
-    const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+    const send = target.https ? httpsRequest : httpRequest;
     // one listener per signal for all requests (see onAbort), rather than one per request
     const forget = o.signal ? onAbort(o.signal, () => fail(abortError(o.signal!))) : undefined;
-    const req = send(target, { method: o.method, headers }, (res) => {
+    const req = send({ ...target.options, path: target.path, method: o.method, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('error', fail);
@@ -265,12 +266,50 @@ function exchange(
       });
     });
     const timer = setTimeout(
-      () => fail(Object.assign(new Error(`Timeout awaiting '${o.method} ${target.origin}${target.pathname}' for ${o.timeoutMs}ms`), { code: 'ETIMEDOUT' })),
+      () => fail(Object.assign(new Error(`Timeout awaiting '${o.method} ${target.origin}${target.path.replace(/\?.*/, '')}' for ${o.timeoutMs}ms`), { code: 'ETIMEDOUT' })),
       o.timeoutMs,
     );
     req.on('error', fail);
     req.end(o.body);
   });
+}
+
+interface RequestTarget {
+  https: boolean;
+  /** node:http options of the origin (protocol, host name, port). */
+  options: RequestOptions;
+  origin: string;
+  /** Path and query. */
+  path: string;
+}
+
+const ORIGIN_AND_PATH = /^(https?:\/\/[^/?#]+)([/?][\x21-\x22\x24-\x7e]*)?$/;
+const origins = new Map<string, { https: boolean; options: RequestOptions; origin: string }>();
+
+/**
+ * What node:http needs of a URL. A connector talks to one or two origins, so each origin is parsed once
+ * (WHATWG URL) and a plain path and query is used as it is; anything unusual (characters URL parsing
+ * would encode, a fragment) goes through URL parsing every time.
+ */
+function requestTarget(url: string): RequestTarget {
+  const m = ORIGIN_AND_PATH.exec(url);
+  if (m) {
+    let o = origins.get(m[1]!);
+    if (!o) {
+      const parsed = new URL(m[1]!);
+      const h = urlToHttpOptions(parsed);
+      const options: RequestOptions = { protocol: h.protocol ?? null, hostname: h.hostname ?? null };
+      if (h.port !== undefined && h.port !== '') options.port = h.port;
+      if (h.auth) options.auth = h.auth;
+      o = { https: parsed.protocol === 'https:', options, origin: parsed.origin };
+      if (origins.size > 100) origins.clear();
+      origins.set(m[1]!, o);
+    }
+    return { ...o, path: m[2] ?? '/' };
+  }
+  const parsed = new URL(url);
+  const options = urlToHttpOptions(parsed);
+  return { https: parsed.protocol === 'https:', options, origin: parsed.origin, path: options.path ?? '/' };
 }
 
 /**
