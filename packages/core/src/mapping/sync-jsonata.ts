@@ -16,7 +16,8 @@
 
 type Ast = { type: string; value?: unknown; [k: string]: unknown };
 type Sequence = unknown[] & { sequence?: boolean; keepSingleton?: boolean };
-type Frame = { vars: Map<string, unknown>; parent: Frame | undefined };
+/** Variables of a block (made on the first binding); the root frame holds the input as `$$`. */
+type Frame = { vars: Map<string, unknown> | undefined; parent: Frame | undefined; root: unknown };
 type Node = (input: unknown, frame: Frame) => unknown;
 
 /** Thrown where JSONata would raise an error or do something this evaluator does not: JSONata takes over. */
@@ -50,8 +51,7 @@ export function compileSync(ast: unknown): ((input: unknown) => unknown) | undef
   return (input) => {
     // as jsonata's evaluate(): an array input is one value, wrapped
     if (Array.isArray(input)) throw BAIL;
-    const frame: Frame = { vars: new Map([['$', input]]), parent: undefined };
-    return node(input, frame);
+    return node(input, { vars: undefined, parent: undefined, root: input });
   };
 }
 
@@ -114,7 +114,7 @@ function compileBody(ast: Ast): Node {
     case 'block': {
       const expressions = (ast.expressions as Ast[]).map(compile);
       return (input, frame) => {
-        const inner: Frame = { vars: new Map(), parent: frame };
+        const inner: Frame = { vars: undefined, parent: frame, root: frame.root };
         let result: unknown;
         for (const e of expressions) result = e(input, inner);
         return result;
@@ -129,7 +129,7 @@ function compileBody(ast: Ast): Node {
         const value = rhs(input, frame);
         // a function value (lambda, built-in) is beyond this evaluator
         if (typeof value === 'function') throw BAIL;
-        frame.vars.set(name, value);
+        (frame.vars ??= new Map()).set(name, value);
         return value;
       };
     }
@@ -141,7 +141,8 @@ function compileBody(ast: Ast): Node {
 }
 
 function variable(frame: Frame, name: string): unknown {
-  for (let f: Frame | undefined = frame; f; f = f.parent) if (f.vars.has(name)) return f.vars.get(name);
+  for (let f: Frame | undefined = frame; f; f = f.parent) if (f.vars?.has(name)) return f.vars.get(name);
+  if (name === '$') return frame.root;
   // a built-in function used as a value, or a name JSONata would resolve: not ours
   throw BAIL;
 }
@@ -185,6 +186,19 @@ function compilePath(ast: Ast): Node {
     }
     return resultSequence;
   };
+  // One step (`tel[1]`, `customers[flag = 1]`, `$v`) over one input: the step's value as evaluateStep
+  // and evaluate() would leave it, without the sequences around it.
+  if (compiled.length === 1) {
+    const step = compiled[0]!;
+    return (input, frame) => {
+      if (!firstIsVariable && Array.isArray(input)) return general(input, frame);
+      let res = step.node(input, frame);
+      for (const f of step.stages) res = f(res, frame);
+      // nothing → an empty sequence; a plain array or a single value → itself; a sequence → its items
+      // (unwrapped by the caller as the general way's copy would be)
+      return res;
+    };
+  }
   // Field names only (`a.b.c`) over objects: what the steps above give is the field's value itself (an
   // array as it is, nothing for a missing field), without building sequences. Arrays on the way, and
   // sequences, take the general way.
@@ -377,7 +391,7 @@ function compileFunction(ast: Ast): Node {
   if (!fn || !fn.arity.includes(args.length)) return unsupported();
   return (input, frame) => {
     // a variable of the same name bound in the expression shadows the built-in: not ours
-    for (let f: Frame | undefined = frame; f; f = f.parent) if (f.vars.has(name)) throw BAIL;
+    for (let f: Frame | undefined = frame; f; f = f.parent) if (f.vars?.has(name)) throw BAIL;
     const values = args.map((a) => a(input, frame));
     for (const v of values) if (typeof v === 'function') throw BAIL;
     return fn.call(values);
