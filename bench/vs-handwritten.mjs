@@ -6,13 +6,15 @@
 //   YonBIP: one data-center gateway lookup, one signed token, then per customer one merchant/list
 //   lookup by code and one merchant/save (Insert);
 // with the same concurrency (8 requests in flight per system, no rate limit) and node:http keep-alive
-// connections. Each side gets fresh simulators (so each side inserts all 2,000 customers). The sides
-// run alternately, after one unmeasured warm-up run each; the figure is the ratio of the MEDIANS of
-// the measured runs (best-of is printed too). Goal: qiao / hand-written <= 1.25.
+// connections. Each side gets fresh simulators (so each side inserts all 2,000 customers), running in a
+// process of their own (bench/sims-process.mjs) as remote systems do; BENCH_SIMS=inprocess runs them
+// in this process instead, sharing the event loop with the side measured. The sides run alternately,
+// after one unmeasured warm-up run each; the figure is the ratio of the MEDIANS of the measured runs
+// (best-of and both sides' CPU time are printed too). Goal: qiao / hand-written <= 1.25.
 import { rmSync } from 'node:fs';
 import http from 'node:http';
 import { sign } from '@qiao/connector-yonbip';
-import { machine, median, runQiao, schemeEnv, startSimulatorsApart, tempDir } from './lib.mjs';
+import { machine, median, runQiao, schemeEnv, startSimulators, startSimulatorsApart, tempDir } from './lib.mjs';
 
 const CUSTOMERS = Number(process.env.BENCH_COUNT ?? 2000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -185,8 +187,21 @@ function contentOf(merchants) {
   return out;
 }
 
+/** BENCH_SIMS=inprocess runs the simulators in this process, sharing its event loop (the earlier setup). */
+const IN_PROCESS = process.env.BENCH_SIMS === 'inprocess';
+
+async function simulators() {
+  if (!IN_PROCESS) return startSimulatorsApart({ customers: CUSTOMERS });
+  const sims = await startSimulators({ customers: CUSTOMERS });
+  return {
+    ...sims,
+    counters: async () => ({ okki: { ...sims.okki.counters }, yonbip: { ...sims.yonbip.counters } }),
+    merchants: async () => sims.yonbip.merchants(),
+  };
+}
+
 async function side(kind, check) {
-  const sims = await startSimulatorsApart({ customers: CUSTOMERS });
+  const sims = await simulators();
   const dir = tempDir('qiao-bench-vs-');
   try {
     let ms;
@@ -265,7 +280,7 @@ const runRatio = median(qRun) / mh;
 const cpuRatio = median(qCpu) / median(hCpu);
 const fmt = (ms) => `${(ms / 1000).toFixed(2)} s`;
 console.log(
-  `vs-handwritten: ${CUSTOMERS} customers, concurrency ${CONCURRENCY}, simulators in their own process, same ${JSON.stringify(wq.calls.bip).replace(/"/g, '')} BIP calls; qiao median ${fmt(mq)} (best ${fmt(Math.min(...q))}, CPU ${fmt(median(qCpu))}), hand-written median ${fmt(mh)} (best ${fmt(Math.min(...h))}, CPU ${fmt(median(hCpu))}); ratio qiao/hand-written ${ratio.toFixed(2)} (median of ${ROUNDS}; best-of ${bestRatio.toFixed(2)}; run without scheme load ${runRatio.toFixed(2)}; client CPU ${cpuRatio.toFixed(2)}) (goal <= 1.25) [${machine()}]`,
+  `vs-handwritten: ${CUSTOMERS} customers, concurrency ${CONCURRENCY}, simulators ${IN_PROCESS ? 'in this process' : 'in their own process'}, same ${JSON.stringify(wq.calls.bip).replace(/"/g, '')} BIP calls; qiao median ${fmt(mq)} (best ${fmt(Math.min(...q))}, CPU ${fmt(median(qCpu))}), hand-written median ${fmt(mh)} (best ${fmt(Math.min(...h))}, CPU ${fmt(median(hCpu))}); ratio qiao/hand-written ${ratio.toFixed(2)} (median of ${ROUNDS}; best-of ${bestRatio.toFixed(2)}; run without scheme load ${runRatio.toFixed(2)}; client CPU ${cpuRatio.toFixed(2)}) (goal <= 1.25) [${machine()}]`,
 );
 if (process.env.BENCH_JSON) {
   console.log(JSON.stringify({ bench: 'vs-handwritten', customers: CUSTOMERS, concurrency: CONCURRENCY, qiaoMs: q, qiaoRunMs: qRun, qiaoCpuMs: qCpu, handMs: h, handCpuMs: hCpu, ratio, bestRatio, runRatio, cpuRatio, calls: wq.calls }));
