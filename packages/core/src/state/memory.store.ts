@@ -10,6 +10,7 @@ import type {
   RunReport,
   StateStore,
 } from '../contracts/state-store.js';
+import { claimedItem } from './claimed-item.js';
 import { lockHeldError } from './lock-error.js';
 
 interface SchemeState {
@@ -104,22 +105,7 @@ export class MemoryStateStore implements StateStore {
         this.enqueue(scheme, runId, [it]);
         return undefined;
       }
-      const item: QueueItem = {
-        id: this.nextId++,
-        key: it.key,
-        payload: it.payload,
-        source: it.source ?? null,
-        fingerprint: it.fingerprint,
-        cursor: it.cursor ?? null,
-        status: 'in-flight',
-        attempts: 1,
-        maybeWritten: false,
-        lastErrorCode: null,
-        lastErrorMessage: null,
-        runId,
-        createdAt: now,
-        updatedAt: now,
-      };
+      const item = claimedItem(this.nextId++, { ...it, payload: it.payload, cursor: it.cursor ?? null }, runId, now);
       st.queue.set(it.key, item);
       st.byId.set(item.id, item);
       return { ...item };

@@ -17,6 +17,7 @@ import type {
 } from '../contracts/state-store.js';
 import type { TargetPayload } from '../contracts/target.js';
 import { SchemeError } from '../errors/errors.js';
+import { claimedItem } from './claimed-item.js';
 import { lockHeldError } from './lock-error.js';
 
 /** Each entry moves the database from version i to i + 1. Never edit one that has shipped; add another. */
@@ -348,22 +349,7 @@ export class SqliteStateStore implements StateStore {
         const id = this.nextActiveId--;
         j.active.set(id, { jid, key, payload, fingerprint: fp, cursor, runId });
         j.activeKeys.set(key, id);
-        out[fresh[e]!] = {
-          id,
-          key,
-          payload,
-          source: null,
-          fingerprint: fp,
-          cursor,
-          status: 'in-flight',
-          attempts: 1,
-          maybeWritten: false,
-          lastErrorCode: null,
-          lastErrorMessage: null,
-          runId,
-          createdAt: now,
-          updatedAt: now,
-        };
+        out[fresh[e]!] = claimedItem(id, { key, payload, fingerprint: fp, cursor }, runId, now);
       }
     })();
     return out;
