@@ -227,6 +227,34 @@ describe('SQLite state store migrations', () => {
     s.close();
   });
 
+  it('migrates a schema version 2 database: done rows leave the queue, their deliveries count as done', () => {
+    const dir = tempDir('qiao-migrate-v2-');
+    const db = new Database(join(dir, 'state.db'));
+    db.exec(migrations[0]!);
+    db.exec(migrations[1]!);
+    db.pragma('user_version = 2');
+    const row = db.prepare(
+      `INSERT INTO queue (scheme, key, payload, fingerprint, status, attempts, run_id, created_at, updated_at) VALUES ('a', ?, '{"v":1}', ?, ?, 1, 'old', 'x', 'x')`,
+    );
+    row.run('k1', 'f1', 'done');
+    row.run('k2', 'f2', 'dead');
+    db.prepare(`INSERT INTO delivered VALUES ('a', 'k1', 'f1', 'T1', 'x')`).run();
+    db.close();
+
+    const s = new SqliteStateStore(dir);
+    expect(s.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect(s.counts('a')).toEqual({ pending: 0, 'in-flight': 0, done: 1, dead: 1 });
+    expect(s.list('a').map((i) => i.key)).toEqual(['k2']);
+    // new content for the dead key goes to its row; a new key is claimed at once
+    const claimed = s.enqueueClaimed('a', 'r', [
+      { key: 'k2', payload: { v: 2 }, fingerprint: 'f2b' },
+      { key: 'k3', payload: { v: 3 }, fingerprint: 'f3' },
+    ]);
+    expect(claimed.map((c) => c?.key)).toEqual([undefined, 'k3']);
+    expect(s.claim('a', 10).map((i) => [i.key, i.payload])).toEqual([['k2', { v: 2 }]]);
+    s.close();
+  });
+
   it('refuses a database written by a newer qiao', () => {
     const dir = tempDir('qiao-newer-');
     const db = new Database(join(dir, 'state.db'));
