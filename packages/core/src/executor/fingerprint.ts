@@ -10,16 +10,36 @@ export function fingerprint(value: unknown): string {
 }
 
 export function stableStringify(value: unknown): string {
-  if (value === null || typeof value !== 'object') {
-    return typeof value === 'bigint' ? value.toString() : (JSON.stringify(value) ?? 'null');
-  }
-  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
-  const keys = Object.keys(value).sort();
-  const parts: string[] = [];
-  for (const k of keys) {
-    const v = (value as Record<string, unknown>)[k];
-    if (v === undefined) continue;
-    parts.push(`${JSON.stringify(k)}:${stableStringify(v)}`);
-  }
-  return `{${parts.join(',')}}`;
+  // one string built as it goes (no array per object or list): fingerprints are taken of every record
+  let out = '';
+  const write = (v: unknown): void => {
+    if (v === null || typeof v !== 'object') {
+      out += typeof v === 'bigint' ? v.toString() : (JSON.stringify(v) ?? 'null');
+      return;
+    }
+    if (Array.isArray(v)) {
+      out += '[';
+      for (let i = 0; i < v.length; i++) {
+        if (i > 0) out += ',';
+        write(v[i]);
+      }
+      out += ']';
+      return;
+    }
+    const o = v as Record<string, unknown>;
+    const keys = Object.keys(o).sort();
+    out += '{';
+    let first = true;
+    for (const k of keys) {
+      const x = o[k];
+      if (x === undefined) continue;
+      if (!first) out += ',';
+      first = false;
+      out += JSON.stringify(k) + ':';
+      write(x);
+    }
+    out += '}';
+  };
+  write(value);
+  return out;
 }
