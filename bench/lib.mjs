@@ -1,6 +1,6 @@
 // Shared helpers of qiao's benchmarks. Benchmarks run the built packages (npm ci builds them).
 import 'reflect-metadata';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -143,13 +143,7 @@ export const median = (xs) => {
 
 /** The built CLI. */
 export const CLI = fileURLToPath(new URL('../packages/runner-cli/bin/run.js', import.meta.url));
-/** The node flags the `qiao` launcher starts node with (its shebang line). */
-export function launcherFlags() {
-  const first = readFileSync(CLI, 'utf8').split('\n', 1)[0];
-  return first.replace(/^#!\S*env\s+(-S\s+)?node\s*/, '').split(/\s+/).filter(Boolean);
-}
-
-/** `qiao` as `npx qiao` runs it: npm's link to the CLI, started through its shebang (with its node flags). */
+/** `qiao` as `npx qiao` runs it: npm's link to the CLI, started through its shebang. */
 export const QIAO_BIN = fileURLToPath(new URL('../node_modules/.bin/qiao', import.meta.url));
 const RSS_HOOK = new URL('./rss-hook.mjs', import.meta.url).href;
 
@@ -167,7 +161,7 @@ export async function runCli(env, { stateDir } = {}) {
   const rssDir = tempDir('qiao-bench-rss-');
   const rssFile = join(rssDir, 'rss.json');
   const t0 = performance.now();
-  // the hook comes in through NODE_OPTIONS, so the launcher's own node flags apply as they do for users
+  // the hook comes in through NODE_OPTIONS (added to any the caller set, e.g. --max-semi-space-size)
   const nodeOptions = [process.env.NODE_OPTIONS, `--import=${RSS_HOOK}`].filter(Boolean).join(' ');
   const child = spawn(QIAO_BIN, ['run', TEMPLATE, '--state', dir, '--json', '--quiet'], {
     env: { ...process.env, ...env, BENCH_RSS_FILE: rssFile, NODE_OPTIONS: nodeOptions },
