@@ -45,6 +45,36 @@ describe('backoff', () => {
     expect(calls).toBe(5);
   });
 
+  it('gives token refreshes a budget of their own: expiring tokens do not use up the retries faults need', async () => {
+    let calls = 0;
+    let refreshes = 0;
+    // a token refused and a fault, turn about, four times each, then success
+    const result = await withRetry(
+      async () => {
+        calls++;
+        if (calls <= 8) throw calls % 2 ? new RetryableError('expired', { tokenExpired: true }) : new RetryableError('busy');
+        return 'ok';
+      },
+      policy,
+      { refreshToken: async () => void refreshes++, random: () => 0 },
+    );
+    expect(result).toBe('ok');
+    expect([calls, refreshes]).toEqual([9, 4]);
+    // a token refused every time is given up after the budget of refreshes
+    calls = 0;
+    await expect(
+      withRetry(
+        async () => {
+          calls++;
+          throw new RetryableError('expired', { tokenExpired: true });
+        },
+        policy,
+        { refreshToken: async () => undefined },
+      ),
+    ).rejects.toThrow('expired');
+    expect(calls).toBe(policy.maxAttempts);
+  });
+
   it('does not retry other errors, nor writes whose outcome is unknown', async () => {
     let calls = 0;
     await expect(

@@ -58,7 +58,9 @@ export interface RetryHooks {
 /**
  * Runs `fn` until it succeeds, throws something other than a {@link RetryableError}, or the policy's
  * attempts or time run out (then the last RetryableError is thrown). Token-expired errors refresh the
- * token and repeat, and count against the same budget.
+ * token and repeat at once; they have a budget of their own (`maxAttempts` refreshes), so tokens that
+ * expire often (a short lifetime, many requests in flight) do not use up the retries that faults need.
+ * The time budget covers both.
  */
 export async function withRetry<T>(
   fn: (attempt: number) => Promise<T>,
@@ -67,18 +69,21 @@ export async function withRetry<T>(
 ): Promise<T> {
   const now = hooks.now ?? Date.now;
   const started = now();
+  let faults = 0;
+  let refreshes = 0;
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn(attempt);
     } catch (error) {
       if (!(error instanceof RetryableError) || error.outcomeUnknown) throw error;
-      if (attempt >= policy.maxAttempts) throw error;
       if (error.tokenExpired && hooks.refreshToken) {
+        if (++refreshes >= policy.maxAttempts || now() - started > policy.maxElapsedMs) throw error;
         await hooks.refreshToken(error);
         hooks.onRetry?.(error, attempt, 0);
         continue;
       }
-      const delay = backoffDelay(attempt, policy, error.retryAfterMs, hooks.random);
+      if (++faults >= policy.maxAttempts) throw error;
+      const delay = backoffDelay(faults, policy, error.retryAfterMs, hooks.random);
       if (now() - started + delay > policy.maxElapsedMs) throw error;
       hooks.onRetry?.(error, attempt, delay);
       await sleep(delay, undefined, hooks.signal ? { signal: hooks.signal } : undefined);
