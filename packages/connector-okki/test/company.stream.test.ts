@@ -177,6 +177,20 @@ describe('company stream: faults and tokens', () => {
     expect(others.size).toBeGreaterThan(10);
   });
 
+  it('starts the next page\'s details while the last of a page is slow (the window spans pages)', async () => {
+    const s = await sandbox({ customers: 30, latencyMs: 5 });
+    const ids = liveIds(s);
+    const slow = ids[9]!; // the last customer of the first page of 10
+    s.extraLatencyMs = (r) => (r.path === '/v1/company/info' && r.query.company_id === slow ? 400 : 0);
+    const { stream } = wire(s, { limits: { concurrency: 4 } });
+    const records = await collect(stream, readContext({ params: { count: 10 }, detail: true }));
+    expect(keys(records)).toEqual(ids); // still in list order
+    // answered in this order: the second page's details did not wait for the slow one
+    const answered = s.requestLog.filter((r) => r.path === '/v1/company/info').map((r) => r.query.company_id!);
+    const beforeSlow = answered.slice(0, answered.indexOf(slow));
+    expect(beforeSlow.filter((id) => ids.indexOf(id) >= 10).length).toBeGreaterThanOrEqual(10);
+  });
+
   it('retries 5xx and 429 and reads every record once', async () => {
     const s = await sandbox({ customers: 120, faultRate: 0.25, faultKinds: ['500', '503', '429'], seed: 11 });
     const { stream, client } = wire(s);

@@ -52,6 +52,8 @@ export interface OkkiSandboxOptions {
   now?: () => number;
   /** Called when a request arrives, before it is answered (e.g. to delete a company mid-sync). */
   onRequest?: (request: OkkiSandboxRequest) => void;
+  /** Extra delay before answering this request, in milliseconds (e.g. one slow detail). */
+  extraLatencyMs?: (request: OkkiSandboxRequest) => number;
 }
 
 /** A request as the simulator saw it. */
@@ -123,6 +125,7 @@ export class OkkiSandbox {
   readonly requestLog: OkkiSandboxRequest[] = [];
   /** Called when a request arrives, before it is answered. */
   onRequest: ((request: OkkiSandboxRequest) => void) | undefined;
+  extraLatencyMs: ((request: OkkiSandboxRequest) => number) | undefined;
 
   private readonly server: Server;
   private readonly generator: CompanyGenerator;
@@ -150,6 +153,7 @@ export class OkkiSandbox {
     this.faultKinds = options.faultKinds ?? ['500', '503', '429'];
     this.latencyMs = options.latencyMs ?? 0;
     this.onRequest = options.onRequest;
+    this.extraLatencyMs = options.extraLatencyMs;
     const live = options.customers ?? 0;
     const removed = options.removedCustomers ?? 0;
     // Interleave deleted companies with live ones so their ids look like a real history.
@@ -305,7 +309,8 @@ export class OkkiSandbox {
     const entry: OkkiSandboxRequest = { method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams) };
     this.onRequest?.({ ...entry, query: { ...entry.query } });
     const body = req.method === 'POST' ? await readBody(req) : '';
-    if (this.latencyMs > 0) await sleep(this.latencyMs);
+    const delay = this.latencyMs + (this.extraLatencyMs?.(entry) ?? 0);
+    if (delay > 0) await sleep(delay);
     const answer = this.route(entry, req.headers, body);
     entry.status = answer.status;
     this.requestLog.push(entry);
