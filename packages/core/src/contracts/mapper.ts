@@ -3,11 +3,12 @@ import type { SourceRecord } from './source.js';
 import type { TargetPayload } from './target.js';
 
 /**
- * Turns a source record into the target operation's payload. Throws `RecordError` for a record
- * it cannot map. The default is the declarative JSONata mapper of the scheme's `mapping` block.
+ * Turns a source record into the target operation's payload. Throws (or rejects with) `RecordError`
+ * for a record it cannot map. The default is the declarative JSONata mapper of the scheme's `mapping`
+ * block. A mapper may answer synchronously: the executor then maps a batch without a promise per record.
  */
 export interface Mapper {
-  map(record: SourceRecord): Promise<TargetPayload>;
+  map(record: SourceRecord): TargetPayload | Promise<TargetPayload>;
 }
 
 export const MapperToken: InjectionToken<Mapper> = Symbol.for('qiao.Mapper');

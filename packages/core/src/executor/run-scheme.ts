@@ -273,16 +273,23 @@ export async function runScheme(o: RunSchemeOptions): Promise<RunReport> {
     };
 
     // ---- map + check --------------------------------------------------------------------------
-    const mapAndCheck = async (
-      rec: SourceRecord,
-    ): Promise<{ payload: TargetPayload; fingerprint: string } | { dead: { code: string; message: string }; payload: TargetPayload | null }> => {
-      let payload: TargetPayload;
+    type Mapped = { payload: TargetPayload; fingerprint: string } | { dead: { code: string; message: string }; payload: TargetPayload | null };
+    const mappingFailed = (e: unknown): Mapped => {
+      const code = isQiaoError(e) ? (e.reason ?? e.code) : 'mapping.error';
+      return { dead: { code, message: (e as Error).message }, payload: null };
+    };
+    /** Maps and checks a record; synchronously when the mapper answers synchronously (the usual case). */
+    const mapAndCheck = (rec: SourceRecord): Mapped | Promise<Mapped> => {
+      let payload: TargetPayload | Promise<TargetPayload>;
       try {
-        payload = await o.mapper.map(rec);
+        payload = o.mapper.map(rec);
       } catch (e) {
-        const code = isQiaoError(e) ? (e.reason ?? e.code) : 'mapping.error';
-        return { dead: { code, message: (e as Error).message }, payload: null };
+        return mappingFailed(e);
       }
+      if (payload instanceof Promise) return payload.then((p) => checkMapped(rec, p), mappingFailed);
+      return checkMapped(rec, payload);
+    };
+    const checkMapped = (rec: SourceRecord, payload: TargetPayload): Mapped => {
       const problems = o.checkPayload?.(payload) ?? [];
       if (problems.length) {
         return {
@@ -324,7 +331,11 @@ export async function runScheme(o: RunSchemeOptions): Promise<RunReport> {
       let batchStarted = 0;
       const processBatch = async (records: SourceRecord[]) => {
         const items: EnqueueItem[] = [];
-        const mapped = await Promise.all(records.map(async (rec) => ({ rec, m: await mapAndCheck(rec) })));
+        const mapped: { rec: SourceRecord; m: Mapped }[] = [];
+        for (const rec of records) {
+          const m = mapAndCheck(rec);
+          mapped.push({ rec, m: m instanceof Promise ? await m : m });
+        }
         const delivered = store.delivered(
           scheme,
           mapped.filter(({ m }) => 'fingerprint' in m).map(({ rec }) => rec.key),

@@ -96,34 +96,49 @@ export class HttpClient {
   constructor(readonly options: HttpClientOptions) {}
 
   async request(request: HttpRequest, signal?: AbortSignal): Promise<HttpResponse> {
-    const { auth, retry, logger } = this.options;
-    let usedToken: string | undefined;
-    return withRetry(
-      async () => {
-        let req = request;
-        if (auth && request.auth !== false) {
-          usedToken = await auth.token();
-          req = auth.apply(request, usedToken);
-        }
-        return this.once(req, signal);
-      },
-      retry,
-      {
-        signal,
-        refreshToken: async () => {
-          if (!auth) return;
-          this.stats.tokenRefreshes++;
-          await auth.refresh(usedToken ?? '');
+    const attempt = { token: undefined as string | undefined };
+    // Most requests succeed at once: the retry machinery is set up only when the first attempt fails.
+    try {
+      return await this.attempt(request, signal, attempt);
+    } catch (error) {
+      if (!(error instanceof RetryableError) || error.outcomeUnknown) throw error;
+      let first: RetryableError | undefined = error;
+      const { auth, retry, logger } = this.options;
+      return withRetry(
+        () => {
+          if (first) {
+            const e = first;
+            first = undefined;
+            return Promise.reject(e);
+          }
+          return this.attempt(request, signal, attempt);
         },
-        onRetry: (error, attempt, delayMs) => {
-          this.stats.retries++;
-          logger.debug(`${this.options.label} ${request.name ?? request.url}: retry ${attempt} in ${delayMs} ms`, {
-            reason: error.reason,
-            message: error.message,
-          });
+        retry,
+        {
+          signal,
+          refreshToken: async () => {
+            if (!auth) return;
+            this.stats.tokenRefreshes++;
+            await auth.refresh(attempt.token ?? '');
+          },
+          onRetry: (e, n, delayMs) => {
+            this.stats.retries++;
+            logger.debug(`${this.options.label} ${request.name ?? request.url}: retry ${n} in ${delayMs} ms`, {
+              reason: e.reason,
+              message: e.message,
+            });
+          },
         },
-      },
-    );
+      );
+    }
+  }
+
+  /** One attempt with the connection's current token (remembered in `used`, for a refresh). */
+  private async attempt(request: HttpRequest, signal: AbortSignal | undefined, used: { token: string | undefined }): Promise<HttpResponse> {
+    const auth = this.options.auth;
+    if (!auth || request.auth === false) return this.once(request, signal);
+    used.token = await auth.token();
+    return this.once(auth.apply(request, used.token), signal);
   }
 
   /** One attempt: limiter, HTTP, classification. Throws qiao errors. */

@@ -78,30 +78,57 @@ export class DeclarativeMapper implements Mapper {
     return this.fields.map((f) => f.target);
   }
 
-  async map(record: SourceRecord): Promise<TargetPayload> {
+  /** The payload; synchronously unless an expression needed JSONata's own (asynchronous) evaluator. */
+  map(record: SourceRecord): TargetPayload | Promise<TargetPayload> {
     const out: TargetPayload = {};
-    for (const f of this.fields) {
+    for (let i = 0; i < this.fields.length; i++) {
+      const f = this.fields[i]!;
       let result: unknown;
       try {
         result = f.evaluate(record.data);
-        if (result instanceof Promise) result = await result;
       } catch (e) {
-        throw new RecordError(`mapping ${f.target} = ${f.source} failed for record ${record.key}: ${(e as Error).message}`, {
-          reason: 'mapping.error',
-          cause: e,
-          hint: `fix the expression for ${f.target} in the scheme's mapping block`,
-        });
+        throw mappingError(f, record, e);
       }
-      if (result === undefined) continue;
-      if (typeof result === 'function') {
-        throw new RecordError(`mapping ${f.target} = ${f.source} gave a function, not a value (record ${record.key})`, {
-          reason: 'mapping.error',
-        });
-      }
-      setPath(out, f.path, normalise(result));
+      if (result instanceof Promise) return this.mapRest(record, out, i, result);
+      place(out, f, result, record);
     }
     return out;
   }
+
+  /** The rest of `map` from field `i` on, whose value is still to come. */
+  private async mapRest(record: SourceRecord, out: TargetPayload, i: number, pending: Promise<unknown>): Promise<TargetPayload> {
+    for (let k = i; k < this.fields.length; k++) {
+      const f = this.fields[k]!;
+      let result: unknown;
+      try {
+        result = k === i ? await pending : f.evaluate(record.data);
+        if (result instanceof Promise) result = await result;
+      } catch (e) {
+        throw mappingError(f, record, e);
+      }
+      place(out, f, result, record);
+    }
+    return out;
+  }
+}
+
+function mappingError(f: CompiledField, record: SourceRecord, e: unknown): RecordError {
+  return new RecordError(`mapping ${f.target} = ${f.source} failed for record ${record.key}: ${(e as Error).message}`, {
+    reason: 'mapping.error',
+    cause: e,
+    hint: `fix the expression for ${f.target} in the scheme's mapping block`,
+  });
+}
+
+/** Puts a field's value into the payload; an empty result (no match) leaves the field out. */
+function place(out: TargetPayload, f: CompiledField, result: unknown, record: SourceRecord): void {
+  if (result === undefined) return;
+  if (typeof result === 'function') {
+    throw new RecordError(`mapping ${f.target} = ${f.source} gave a function, not a value (record ${record.key})`, {
+      reason: 'mapping.error',
+    });
+  }
+  setPath(out, f.path, normalise(result));
 }
 
 /** JSONata sequences carry a marker property; payloads get plain arrays. */
