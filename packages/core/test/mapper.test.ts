@@ -44,7 +44,7 @@ describe('DeclarativeMapper', () => {
   it('turns a runtime evaluation error into a RecordError for that record', async () => {
     const { mapper, problems } = DeclarativeMapper.compile({ total: 'amount + 1' });
     expect(problems).toEqual([]);
-    const error = await mapper.map(rec({ amount: 'not a number' })).catch((e: unknown) => e);
+    const error = await (async () => mapper.map(rec({ amount: 'not a number' })))().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RecordError);
     expect((error as RecordError).reason).toBe('mapping.error');
     expect((error as RecordError).message).toContain('total');
