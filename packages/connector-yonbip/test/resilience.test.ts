@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { RetryableError } from '@qiao/core';
+import { RetryableError, seededRandom } from '@qiao/core';
 import { startYonbipSandbox, type YonbipFaultKind, type YonbipSandbox, type YonbipSandboxOptions } from '../src/sandbox/index.js';
-import { connect, customer, range, seeded, writeCtx } from './helpers.js';
+import { connect, customer, range, writeCtx } from './helpers.js';
 
 let sb: YonbipSandbox | undefined;
 async function start(options: YonbipSandboxOptions = {}): Promise<YonbipSandbox> {
@@ -128,7 +128,7 @@ describe('merchant.save under token expiry, rate limits and faults', () => {
 
   it('saves every record exactly once through random faults of every kind', async () => {
     const kinds: YonbipFaultKind[] = ['500', '503', '310039', 'html', 'truncated', 'plain-token'];
-    const s = await start({ faultRate: 0.3, faultKinds: kinds, random: seeded(7) });
+    const s = await start({ faultRate: 0.3, faultKinds: kinds, random: seededRandom(7) });
     const { target } = connect(s, { limits: { requestsPerSecond: 500, concurrency: 4 }, retry: { maxAttempts: 12 } });
     const results = await Promise.all(range(20).map((i) => target.write(customer(i), writeCtx(`k${i}`))));
     expect(results.every((r) => r.outcome === 'inserted' && r.id === s.merchantByCode(`C${results.indexOf(r)}`)?.id)).toBe(true);

@@ -26,3 +26,4 @@ export * from './http/redact.js';
 export * from './http/token-cache.js';
 export * from './http/create-client.js';
 export * from './executor/preview.js';
+export * from './util/seeded-random.js';

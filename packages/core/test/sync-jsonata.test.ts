@@ -2,22 +2,12 @@ import { readFileSync } from 'node:fs';
 import jsonata from 'jsonata';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { seededRandom } from '../src/index.js';
 import { Bail, compileSync } from '../src/mapping/sync-jsonata.js';
-
-/** A small seeded generator (mulberry32), so a failure can be replayed. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Records shaped like OKKI companies, with the awkward values mappings meet: missing, empty, null, mixed types. */
 function records(n: number, seed: number): Record<string, unknown>[] {
-  const r = random(seed);
+  const r = seededRandom(seed);
   const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)]!;
   const maybe = (v: () => unknown): unknown => (r() < 0.15 ? undefined : r() < 0.1 ? null : v());
   const out: Record<string, unknown>[] = [];

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { seededRandom } from '@qiao/core';
 import { startOkkiSandbox, type OkkiSandbox } from '@qiao/connector-okki/sandbox';
 import { startYonbipSandbox, type YonbipSandbox } from '@qiao/connector-yonbip/sandbox';
 import {
@@ -10,7 +11,6 @@ import {
   chaosSeed,
   compare,
   findSecrets,
-  mulberry32,
   randInt,
   removeDir,
   stackLines,
@@ -43,7 +43,7 @@ describe(`chaos: ${CUSTOMERS} customers, ${FAULT_RATE * 100}% faults on both sid
     const started = Date.now();
     const seed = chaosSeed();
     console.log(`chaos seed ${seed} (QIAO_CHAOS_SEED=${seed} npm run test:chaos repeats its choices: data, faults, kill points, changes; thread timing still varies)`);
-    const rnd = mulberry32(seed);
+    const rnd = seededRandom(seed);
     okki = await startOkkiSandbox({
       customers: CUSTOMERS,
       seed: (seed % 1_000_000) + 1,
@@ -61,7 +61,7 @@ describe(`chaos: ${CUSTOMERS} customers, ${FAULT_RATE * 100}% faults on both sid
       tenantId: 'chaos-tenant',
       appKey: 'chaos-app',
       appSecret: BIP_SECRET,
-      random: mulberry32(seed ^ 0x5bd1e995),
+      random: seededRandom(seed ^ 0x5bd1e995),
     });
     const state = join(dir, 'state');
     const env = templateEnv(okki, bip, { concurrency: CONCURRENCY, lookup: true });

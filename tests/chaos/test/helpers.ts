@@ -70,17 +70,6 @@ export async function until(cond: () => boolean, timeoutMs: number, what: string
   }
 }
 
-/** A small seeded PRNG (mulberry32): the same seed gives the same choices. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** `QIAO_CHAOS_SEED` when set (to repeat a run), else a fresh one. */
 export function chaosSeed(): number {

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { seededRandom } from '@qiao/core';
 import { startOkkiSandbox, type OkkiSandbox } from '@qiao/connector-okki/sandbox';
 import { startYonbipSandbox, type YonbipSandbox } from '@qiao/connector-yonbip/sandbox';
 import {
@@ -8,7 +9,6 @@ import {
   TEMPLATE,
   compare,
   findSecrets,
-  mulberry32,
   qiao,
   removeDir,
   stackLines,
@@ -51,7 +51,7 @@ describe('malformed answers: HTML pages, truncated JSON, wrong envelopes, plain-
           answers: [json({ code: 200, message: 'success' })],
         },
       ],
-      mulberry32(SEED),
+      seededRandom(SEED),
     );
     try {
       const env = templateEnv({ url: p.url, credentials: o.credentials }, b);
@@ -84,7 +84,7 @@ describe('malformed answers: HTML pages, truncated JSON, wrong envelopes, plain-
       // html: HTTP 502 nginx page (not applied); truncated: applied, answer cut; plain-token: HTTP 200 text 非法token.
       faultKinds: ['html', 'truncated', 'plain-token'],
       appSecret: BIP_SECRET,
-      random: mulberry32(SEED),
+      random: seededRandom(SEED),
     });
     // Wrong envelopes: the request reaches the simulator (and is applied), the answer is replaced.
     const okkiProxy = await startMangleProxy(
@@ -115,7 +115,7 @@ describe('malformed answers: HTML pages, truncated JSON, wrong envelopes, plain-
           ],
         },
       ],
-      mulberry32(SEED + 1),
+      seededRandom(SEED + 1),
     );
     const gatewayPrefix = new URL(bip.gatewayUrl).pathname;
     const bipProxy = await startMangleProxy(
@@ -132,7 +132,7 @@ describe('malformed answers: HTML pages, truncated JSON, wrong envelopes, plain-
           answers: [json({ success: true, data: {} }), json([]), html, { status: 200, type: 'text/plain', body: 'Service busy' }],
         },
       ],
-      mulberry32(SEED + 2),
+      seededRandom(SEED + 2),
     );
     proxies.push(okkiProxy, bipProxy);
     const state = join(dir, 'state');

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seededRandom } from '@qiao/core';
 import { startOkkiSandbox, type OkkiSandbox } from '@qiao/connector-okki/sandbox';
 import { startYonbipSandbox, type YonbipSandbox } from '@qiao/connector-yonbip/sandbox';
 import {
@@ -7,7 +8,6 @@ import {
   OKKI_SECRET,
   TEMPLATE,
   findSecrets,
-  mulberry32,
   qiao,
   removeDir,
   stackLines,
@@ -41,7 +41,7 @@ describe('secrets: no OKKI client secret or YonBIP app secret in any output, rep
       faultKinds: ['500', '310039', 'plain-token', 'truncated'],
       tokenTtlCalls: 30,
       appSecret: BIP_SECRET,
-      random: mulberry32(99),
+      random: seededRandom(99),
     });
     env = templateEnv(okki, bip, { lookup: true, concurrency: 8 });
   });

@@ -3,18 +3,7 @@
  * phones, owners and times in the recent past. Companies are kept compact (times as epoch ms,
  * contacts generated on demand from the company's own seed) so 100k of them fit comfortably.
  */
-
-/** mulberry32: a small, fast, seedable PRNG returning [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '@qiao/core';
 
 function mix(a: number, b: number): number {
   let h = (Math.imul(a ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(b + 0x27d4eb2f, 0xc2b2ae35)) >>> 0;
@@ -185,7 +174,7 @@ export class CompanyGenerator {
     private readonly seed: number,
     private readonly now: () => number,
   ) {
-    this.rng = prng(mix(seed, 0x0c0ffee));
+    this.rng = seededRandom(mix(seed, 0x0c0ffee));
   }
 
   /** Marks a name as taken (companies added with an explicit name). */
@@ -263,7 +252,7 @@ export class CompanyGenerator {
   /** The company's contacts: its explicit ones, or the ones its seed generates. */
   contacts(company: StoredCompany): StoredContact[] {
     if (company.customers) return company.customers;
-    const rng = prng(mix(this.seed, company.seq + 1));
+    const rng = seededRandom(mix(this.seed, company.seq + 1));
     const r = rng();
     const n = r < 0.05 ? 0 : r < 0.6 ? 1 : r < 0.9 ? 2 : 3;
     const noMain = rng() < 0.15;

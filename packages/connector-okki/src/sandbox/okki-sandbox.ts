@@ -2,13 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { seededRandom } from '@qiao/core';
 import { formatChinaTime, parseChinaTime } from '../transport/china-time.js';
 import {
   CompanyGenerator,
   OKKI_GROUPS,
   OKKI_TRAIL_STATUSES,
   OKKI_USERS,
-  prng,
   type StoredCompany,
   type StoredContact,
 } from './okki-data.js';
@@ -148,7 +148,7 @@ export class OkkiSandbox {
     this.now = options.now ?? Date.now;
     const seed = options.seed ?? 1;
     this.generator = new CompanyGenerator(seed, this.now);
-    this.faultRng = prng((seed ^ 0x5eed5eed) >>> 0);
+    this.faultRng = seededRandom((seed ^ 0x5eed5eed) >>> 0);
     this.faultRate = options.faultRate ?? 0;
     this.faultKinds = options.faultKinds ?? ['500', '503', '429'];
     this.latencyMs = options.latencyMs ?? 0;

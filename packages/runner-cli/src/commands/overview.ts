@@ -1,7 +1,8 @@
 import { Args, Flags } from '@oclif/core';
 import { QiaoCommand } from '../lib/base-command.js';
-import { color, formatDuration, out, printJson, table } from '../lib/output.js';
+import { color, out, printJson, table } from '../lib/output.js';
 import { schemeOverview, type SchemeOverview } from '../lib/overview.js';
+import { RUN_COLUMNS, runRow } from '../lib/render-report.js';
 import { schemeIdOf } from '../lib/scheme-id.js';
 import { stateFlag, withStateStore } from '../lib/state.js';
 
@@ -35,17 +36,8 @@ export function renderOverview(o: SchemeOverview): string {
     lines.push('', 'Recent runs');
     lines.push(
       table(
-        ['started', 'status', 'read', 'inserted', 'updated', 'skipped', 'failed', 'duration'],
-        o.runs.slice(0, 10).map((r) => [
-          r.startedAt.replace('T', ' ').slice(0, 19),
-          r.status,
-          String(r.counts.read),
-          String(r.counts.inserted),
-          String(r.counts.updated),
-          String(r.counts.skipped),
-          String(r.counts.failed),
-          formatDuration(r.durationMs),
-        ]),
+        RUN_COLUMNS,
+        o.runs.slice(0, 10).map(runRow),
       ),
     );
   } else lines.push('', 'no runs yet');

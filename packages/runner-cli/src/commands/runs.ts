@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { QiaoCommand } from '../lib/base-command.js';
-import { formatDuration, out, printJson, table } from '../lib/output.js';
+import { out, printJson, table } from '../lib/output.js';
+import { RUN_COLUMNS, runRow } from '../lib/render-report.js';
 import { schemeIdOf } from '../lib/scheme-id.js';
 import { stateFlag, withStateStore } from '../lib/state.js';
 
@@ -23,18 +24,8 @@ export default class Runs extends QiaoCommand {
       if (!runs.length) return out(`no runs of ${scheme} yet`);
       out(
         table(
-          ['run', 'started', 'status', 'read', 'inserted', 'updated', 'skipped', 'failed', 'duration'],
-          runs.map((r) => [
-            r.runId,
-            r.startedAt.replace('T', ' ').slice(0, 19),
-            r.status,
-            String(r.counts.read),
-            String(r.counts.inserted),
-            String(r.counts.updated),
-            String(r.counts.skipped),
-            String(r.counts.failed),
-            formatDuration(r.durationMs),
-          ]),
+          ['run', ...RUN_COLUMNS],
+          runs.map((r) => [r.runId, ...runRow(r)]),
         ),
       );
     });

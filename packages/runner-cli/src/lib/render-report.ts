@@ -29,3 +29,20 @@ export function renderReport(r: RunReport): string {
 export function exitCodeForReport(r: RunReport): number {
   return r.status === 'succeeded' ? 0 : r.status === 'partial' ? 1 : 3;
 }
+
+/** Columns of a run in the tables of `qiao runs` and `qiao overview`. */
+export const RUN_COLUMNS = ['started', 'status', 'read', 'inserted', 'updated', 'skipped', 'failed', 'duration'];
+
+/** One run as a table row, in {@link RUN_COLUMNS} order. */
+export function runRow(r: Pick<RunReport, 'startedAt' | 'status' | 'counts' | 'durationMs'>): string[] {
+  return [
+    r.startedAt.replace('T', ' ').slice(0, 19),
+    r.status,
+    String(r.counts.read),
+    String(r.counts.inserted),
+    String(r.counts.updated),
+    String(r.counts.skipped),
+    String(r.counts.failed),
+    formatDuration(r.durationMs),
+  ];
+}

@@ -1,0 +1,14 @@
+/**
+ * A small seeded random source (mulberry32) returning numbers in [0, 1): the same seed gives the same
+ * sequence. The simulators take it for their data and faults, and tests for reproducible choices.
+ */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
