@@ -153,50 +153,21 @@ function setPath(target: Record<string, unknown>, path: string[], value: unknown
   cur[path[path.length - 1]!] = value;
 }
 
-type Ast = { type: string; value?: unknown; steps?: Ast[]; [k: string]: unknown };
-
 /**
- * Compiles an expression. Plain field paths (`name`, `a.b`) over objects are read directly, which is
- * what JSONata would return for them, without its evaluator; other expressions go through the
- * synchronous evaluator (sync-jsonata.ts) where it covers them, and JSONata otherwise.
+ * Compiles an expression: evaluated by the synchronous evaluator (sync-jsonata.ts) where it covers the
+ * expression, by JSONata otherwise, and by JSONata for any record the synchronous evaluator gives up on.
  */
 function compileExpression(source: string): (data: Record<string, unknown>) => unknown {
   const expr = jsonata(source);
-  const ast = expr.ast() as Ast;
   const slow = (data: Record<string, unknown>) => expr.evaluate(data);
-  if (ast.type === 'string' || ast.type === 'number') {
-    const v = ast.value;
-    return () => v;
-  }
-  if (ast.type === 'path' && ast.steps?.every(isPlainName)) {
-    const names = ast.steps.map((s) => String(s.value));
-    return (data) => {
-      let cur: unknown = data;
-      for (const n of names) {
-        if (cur === null || typeof cur !== 'object') return undefined;
-        if (Array.isArray(cur)) return slow(data);
-        cur = (cur as Record<string, unknown>)[n];
-      }
-      if (Array.isArray(cur)) return slow(data);
-      return cur;
-    };
-  }
-  // Most expressions evaluate synchronously, without JSONata's promise per node; JSONata takes over
-  // for what the synchronous evaluator does not cover, and for any record it gives up on.
-  const fast = compileSync(ast);
-  if (fast) {
-    return (data) => {
-      try {
-        return fast(data);
-      } catch (e) {
-        if (e instanceof Bail) return slow(data);
-        throw e;
-      }
-    };
-  }
-  return slow;
-}
-
-function isPlainName(step: Ast): boolean {
-  return step.type === 'name' && Object.keys(step).every((k) => k === 'type' || k === 'value' || k === 'position');
+  const fast = compileSync(expr.ast());
+  if (!fast) return slow;
+  return (data) => {
+    try {
+      return fast(data);
+    } catch (e) {
+      if (e instanceof Bail) return slow(data);
+      throw e;
+    }
+  };
 }
