@@ -60,6 +60,58 @@ describe('Limiter', () => {
     expect(limiter.stats.started).toBe(12);
   });
 
+  it('starts waiting requests in the order they were scheduled', async () => {
+    const limiter = new Limiter({ concurrency: 2 });
+    const order: number[] = [];
+    await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        limiter.schedule(async () => {
+          order.push(i);
+          await new Promise((r) => setTimeout(r, 10 - i));
+        }),
+      ),
+    );
+    expect(order).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+
+  it('takes a waiting request out of the queue when its signal aborts, and keeps the slot for the next', async () => {
+    const limiter = new Limiter({ concurrency: 1 });
+    let release!: () => void;
+    const first = limiter.schedule(() => new Promise<string>((r) => (release = () => r('first'))));
+    const controller = new AbortController();
+    const ran: string[] = [];
+    const aborted = limiter.schedule(async () => void ran.push('aborted'), controller.signal);
+    const third = limiter.schedule(async () => {
+      ran.push('third');
+      return 'third';
+    });
+    expect(limiter.stats).toEqual({ started: 1, waiting: 2, running: 1 });
+    controller.abort(new Error('stop waiting'));
+    await expect(aborted).rejects.toThrow('stop waiting');
+    expect(limiter.stats.waiting).toBe(1);
+    release();
+    await expect(first).resolves.toBe('first');
+    await expect(third).resolves.toBe('third');
+    expect(ran).toEqual(['third']);
+    await limiter.onIdle();
+    expect(limiter.stats).toEqual({ started: 2, waiting: 0, running: 0 });
+    // an already aborted signal never starts its function
+    await expect(limiter.schedule(async () => void ran.push('late'), controller.signal)).rejects.toThrow('stop waiting');
+    expect(ran).toEqual(['third']);
+  });
+
+  it('frees the slot of a function that throws or rejects', async () => {
+    const limiter = new Limiter({ concurrency: 1 });
+    await expect(
+      limiter.schedule(() => {
+        throw new Error('sync');
+      }),
+    ).rejects.toThrow('sync');
+    await expect(limiter.schedule(() => Promise.reject(new Error('async')))).rejects.toThrow('async');
+    await expect(limiter.schedule(async () => 'ok')).resolves.toBe('ok');
+    expect(limiter.stats).toEqual({ started: 3, waiting: 0, running: 0 });
+  });
+
   it('rejects nonsense limits with a clear message', () => {
     expect(() => new Limiter({ concurrency: 0 })).toThrow(SchemeError);
     expect(() => new Limiter({ requestsPerSecond: Number.NaN })).toThrow(/requestsPerSecond/);

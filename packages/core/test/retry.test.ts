@@ -144,9 +144,35 @@ describe('HttpClient classification and retries (local server)', () => {
       secrets,
       timeoutMs: 300,
       classify,
-      auth: { token: () => tokens.get(), refresh: (s) => tokens.refresh(s), apply: (r, t) => ({ ...r, headers: { ...r.headers, authorization: t } }) },
+      auth: { token: () => tokens.get(), peek: () => tokens.peek(), refresh: (s) => tokens.refresh(s), apply: (r, t) => ({ ...r, headers: { ...r.headers, authorization: t } }) },
     });
   };
+
+  it('TokenCache.peek gives the cached token only while it is fresh and no refresh is under way', async () => {
+    let now = 0;
+    let n = 0;
+    let finish!: () => void;
+    const cache = new TokenCache(
+      () =>
+        new Promise((resolve) => {
+          n++;
+          finish = () => resolve({ token: `k${n}`, expiresInMs: 1000 });
+        }),
+      { now: () => now },
+    );
+    expect(cache.peek()).toBeUndefined();
+    const first = cache.get();
+    finish();
+    await expect(first).resolves.toBe('k1');
+    expect(cache.peek()).toBe('k1');
+    const refreshing = cache.refresh('k1');
+    expect(cache.peek()).toBeUndefined();
+    finish();
+    await refreshing;
+    expect(cache.peek()).toBe('k2');
+    now = 901; // within the last 10% of its life: due for a refresh
+    expect(cache.peek()).toBeUndefined();
+  });
 
   it('retries 5xx, 429 and garbled bodies, honouring Retry-After', async () => {
     hits = 0;

@@ -94,6 +94,7 @@ export class OkkiClient {
       classify: classifyOkki,
       auth: {
         token: () => this.tokens.get(),
+        peek: () => this.tokens.peek(),
         refresh: (stale) => this.tokens.refresh(stale),
         apply: (request, token) => ({ ...request, headers: { ...request.headers, Authorization: token } }),
       },

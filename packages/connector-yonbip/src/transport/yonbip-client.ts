@@ -95,6 +95,8 @@ export class YonbipClient {
   private readonly tokens: TokenCache;
   private readonly secrets: string[];
   private readonly settings: YonbipConnection | SchemeError;
+  /** The gateway addresses once known (saves waiting on the cached lookup for every call). */
+  private known: YonbipEndpoints | undefined;
 
   constructor(@inject(ConnectionToken) ctx: ConnectionContext) {
     // A bad connection block surfaces on the first call as SchemeError, not as a DI resolution failure.
@@ -121,6 +123,7 @@ export class YonbipClient {
     this.tokens = new TokenCache(() => this.issueToken());
     const auth: AuthProvider = {
       token: () => this.tokens.get(),
+      peek: () => this.tokens.peek(),
       refresh: (stale) => this.tokens.refresh(stale),
       // Encoded once by HttpClient: tokens contain `+ / =`.
       apply: (request, token) => ({ ...request, query: { ...request.query, access_token: token } }),
@@ -163,7 +166,7 @@ export class YonbipClient {
 
   /** POSTs a JSON body to a gateway API and returns the envelope's `data`. */
   async post<T = unknown>(api: string, body: unknown, options: YonbipCallOptions = {}): Promise<T> {
-    const { gatewayUrl } = await this.endpoints(options.signal);
+    const { gatewayUrl } = this.known ?? (this.known = await this.endpoints(options.signal));
     const idempotent = options.idempotent ?? false;
     const response = await this.http.request(
       { method: 'POST', url: gatewayUrl + api, body: stringifyJson(body), idempotent, name: shortName(api) },
@@ -174,7 +177,7 @@ export class YonbipClient {
 
   /** GETs a gateway API and returns the envelope's `data`. */
   async get<T = unknown>(api: string, query: HttpRequest['query'], options: YonbipCallOptions = {}): Promise<T> {
-    const { gatewayUrl } = await this.endpoints(options.signal);
+    const { gatewayUrl } = this.known ?? (this.known = await this.endpoints(options.signal));
     const idempotent = options.idempotent ?? true;
     const response = await this.http.request(
       { method: 'GET', url: gatewayUrl + api, idempotent, name: shortName(api), ...(query ? { query } : {}) },

@@ -57,6 +57,8 @@ export type Classification =
 export interface AuthProvider {
   /** The current token (cached). */
   token(): Promise<string>;
+  /** The cached token when it can be used without waiting (saves a promise per request). */
+  peek?(): string | undefined;
   /** Replaces a refused token; concurrent callers share one refresh. */
   refresh(stale: string): Promise<string>;
   /** Adds the token to a request. */
@@ -137,7 +139,7 @@ export class HttpClient {
   private async attempt(request: HttpRequest, signal: AbortSignal | undefined, used: { token: string | undefined }): Promise<HttpResponse> {
     const auth = this.options.auth;
     if (!auth || request.auth === false) return this.once(request, signal);
-    used.token = await auth.token();
+    used.token = auth.peek?.() ?? (await auth.token());
     return this.once(auth.apply(request, used.token), signal);
   }
 
@@ -149,30 +151,28 @@ export class HttpClient {
     const url = withQuery(request.url, request.query);
     let response: HttpResponse;
     try {
-      response = await limiter.schedule(async () => {
+      const headers: Record<string, string> =
+        request.json !== undefined || request.body !== undefined
+          ? { 'content-type': 'application/json; charset=utf-8' }
+          : request.form !== undefined
+            ? { 'content-type': 'application/x-www-form-urlencoded' }
+            : {};
+      if (request.headers) Object.assign(headers, request.headers);
+      const body =
+        request.body ??
+        (request.json !== undefined ? JSON.stringify(request.json) : request.form !== undefined ? new URLSearchParams(request.form).toString() : undefined);
+      const timeoutMs = request.timeoutMs ?? this.options.timeoutMs ?? 60_000;
+      const res = await limiter.schedule(() => {
         this.stats.requests++;
-        const res = await exchange(url, {
-          method: request.method,
-          headers: {
-            ...(request.json !== undefined || request.body !== undefined ? { 'content-type': 'application/json; charset=utf-8' } : {}),
-            ...(request.form !== undefined ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
-            ...request.headers,
-          },
-          body:
-            request.body ??
-            (request.json !== undefined ? JSON.stringify(request.json) : request.form !== undefined ? new URLSearchParams(request.form).toString() : undefined),
-          timeoutMs: request.timeoutMs ?? this.options.timeoutMs ?? 60_000,
-          signal,
-        });
-        const contentType = String(res.headers['content-type'] ?? '');
-        return {
-          status: res.status,
-          headers: res.headers,
-          text: res.body,
-          json: tryParse(res.body),
-          contentType,
-        };
+        return exchange(url, request.method, headers, body, timeoutMs, signal);
       }, signal);
+      response = {
+        status: res.status,
+        headers: res.headers,
+        text: res.body,
+        json: tryParse(res.body),
+        contentType: String(res.headers['content-type'] ?? ''),
+      };
     } catch (error) {
       if (signal?.aborted) throw error;
       const code = (error as NodeJS.ErrnoException).code;
@@ -235,12 +235,17 @@ const decoders: Record<string, (buffer: Buffer) => Promise<Buffer>> = {
  */
 function exchange(
   url: string,
-  o: { method: string; headers: Record<string, string>; body: string | undefined; timeoutMs: number; signal: AbortSignal | undefined },
+  method: string,
+  requestHeaders: Record<string, string>,
+  body: string | undefined,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
 ): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
     const target = requestTarget(url);
-    const headers: OutgoingHttpHeaders = { 'accept-encoding': 'gzip, deflate, br', ...o.headers };
-    if (o.body !== undefined) headers['content-length'] = Buffer.byteLength(o.body);
+    const headers: OutgoingHttpHeaders = requestHeaders;
+    headers['accept-encoding'] ??= 'gzip, deflate, br';
+    if (body !== undefined) headers['content-length'] = Buffer.byteLength(body);
     let settled = false;
     const fail = (error: Error): void => {
       if (settled) return;
@@ -250,14 +255,14 @@ function exchange(
       req.destroy();
       reject(error);
     };
-    if (o.signal?.aborted) {
-      reject(abortError(o.signal));
+    if (signal?.aborted) {
+      reject(abortError(signal));
       return;
     }
     const send = target.https ? httpsRequest : httpRequest;
     // one listener per signal for all requests (see onAbort), rather than one per request
-    const forget = o.signal ? onAbort(o.signal, () => fail(abortError(o.signal!))) : undefined;
-    const req = send({ ...target.options, path: target.path, method: o.method, headers }, (res) => {
+    const forget = signal ? onAbort(signal, () => fail(abortError(signal))) : undefined;
+    const req = send({ ...target.options, path: target.path, method, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('error', fail);
@@ -269,23 +274,23 @@ function exchange(
         const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
         const encoding = res.headers['content-encoding'];
         const decode = encoding === undefined ? undefined : decoders[encoding.trim().toLowerCase()];
-        const done = (body: Buffer) => {
+        const done = (decoded: Buffer) => {
           if (settled) return;
           settled = true;
           clearTimeout(timer);
           forget?.();
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: body.toString('utf8') });
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: decoded.toString('utf8') });
         };
         if (decode) decode(raw).then(done, (error: Error) => fail(error));
         else done(raw);
       });
     });
     const timer = setTimeout(
-      () => fail(Object.assign(new Error(`Timeout awaiting '${o.method} ${target.origin}${target.path.replace(/\?.*/, '')}' for ${o.timeoutMs}ms`), { code: 'ETIMEDOUT' })),
-      o.timeoutMs,
+      () => fail(Object.assign(new Error(`Timeout awaiting '${method} ${target.origin}${target.path.replace(/\?.*/, '')}' for ${timeoutMs}ms`), { code: 'ETIMEDOUT' })),
+      timeoutMs,
     );
     req.on('error', fail);
-    req.end(o.body);
+    req.end(body);
   });
 }
 

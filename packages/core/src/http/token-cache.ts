@@ -30,6 +30,12 @@ export class TokenCache {
     this.now = options.now ?? Date.now;
   }
 
+  /** The cached token while it is fresh, without waiting; `undefined` when {@link get} would ask for one. */
+  peek(): string | undefined {
+    const c = this.current;
+    return c && this.inflight === undefined && this.now() < c.refreshAt ? c.token : undefined;
+  }
+
   /** The cached token, or a fresh one when there is none or it is about to expire. */
   async get(): Promise<string> {
     const c = this.current;
