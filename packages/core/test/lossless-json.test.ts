@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { hasLongDigitRun } from '../src/http/lossless-json.js';
 import { parseJson, stringifyJson } from '../src/index.js';
+import { seededRandom } from '../src/util/seeded-random.js';
 
 const text = '{"code":"200","data":{"id":1481709712348020742,"amount":12.5,"n":42}}';
 
@@ -66,5 +68,31 @@ describe('lossless JSON: long integers next to strings', () => {
       g: strict.g,
       h: strict.h,
     });
+  });
+});
+
+describe('the long-digit test before parsing', () => {
+  it('finds 16 digits in a row wherever they stand, as /\\d{16}/ does', () => {
+    const random = seededRandom(7);
+    const pick = (n: number) => Math.floor(random() * n);
+    let found = 0;
+    for (let k = 0; k < 4000; k++) {
+      let text = '';
+      const parts = 1 + pick(6);
+      for (let p = 0; p < parts; p++) {
+        text += 'x,"ab'.slice(0, pick(6)) + ' '.repeat(pick(20));
+        // runs around the boundary that matters, anywhere in the text
+        text += '1234567890123456789'.slice(0, 12 + pick(7));
+      }
+      const expected = /\d{16}/.test(text);
+      if (expected) found++;
+      expect(hasLongDigitRun(text), text).toBe(expected);
+    }
+    // both kinds of text were generated
+    expect(found).toBeGreaterThan(500);
+    expect(found).toBeLessThan(3500);
+    expect(hasLongDigitRun('1234567890123456')).toBe(true);
+    expect(hasLongDigitRun('123456789012345')).toBe(false);
+    expect(hasLongDigitRun('')).toBe(false);
   });
 });

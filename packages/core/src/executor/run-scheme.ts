@@ -327,21 +327,20 @@ export async function runScheme(o: RunSchemeOptions): Promise<RunReport> {
       phase = 'read';
       const startCursor = o.incremental && !o.full ? store.getCursor(scheme, o.stream) : undefined;
       maxCursor = startCursor;
-      let batch: SourceRecord[] = [];
+      // A batch holds records already mapped: the source's record (an OKKI company is ~10 KB of heap)
+      // can go at once, rather than live through the batch's wait and be copied by the GC.
+      type Read = { key: string; cursor: string | undefined; m: Mapped; data: Record<string, unknown> | undefined };
+      let batch: Read[] = [];
       let batchStarted = 0;
-      const processBatch = async (records: SourceRecord[]) => {
+      const processBatch = async (mapped: Read[]) => {
         const items: EnqueueItem[] = [];
-        const mapped: { rec: SourceRecord; m: Mapped }[] = [];
-        for (const rec of records) {
-          const m = mapAndCheck(rec);
-          mapped.push({ rec, m: m instanceof Promise ? await m : m });
-        }
         const delivered = store.delivered(
           scheme,
-          mapped.filter(({ m }) => 'fingerprint' in m).map(({ rec }) => rec.key),
+          mapped.filter(({ m }) => 'fingerprint' in m).map(({ key }) => key),
         );
         const seen = new Map<string, number>();
-        for (const { rec, m } of mapped) {
+        for (const rec of mapped) {
+          const m = rec.m;
           if ('dead' in m) {
             items.push({ key: rec.key, payload: m.payload, source: rec.data, fingerprint: '', cursor: rec.cursor, dead: m.dead });
             report.counts.failed++;
@@ -402,7 +401,9 @@ export async function runScheme(o: RunSchemeOptions): Promise<RunReport> {
             note(skipGroups, rec.skip.reason, rec.skip.message);
           } else {
             if (batch.length === 0) batchStarted = Date.now();
-            batch.push(rec);
+            const mapped = mapAndCheck(rec);
+            const m = mapped instanceof Promise ? await mapped : mapped;
+            batch.push({ key: rec.key, cursor: rec.cursor, m, data: 'dead' in m ? rec.data : undefined });
             // A slow source (detail calls) should not hold records back from the writers for long.
             const waited = Date.now() - batchStarted;
             if (batch.length >= batchSize || waited >= BATCH_MAX_WAIT_MS || (waited >= IDLE_BATCH_WAIT_MS && idleWorkers > 0 && buffer.length === 0)) {
