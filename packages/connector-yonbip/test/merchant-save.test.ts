@@ -10,6 +10,25 @@ beforeEach(async () => {
 afterEach(() => sb.stop());
 
 describe('merchant.save', () => {
+  it('warms up: gateway and token before the first write, which then asks for neither', async () => {
+    const { target } = connect(sb);
+    await target.warmUp!(new AbortController().signal);
+    expect(sb.counters).toMatchObject({ lookup: 1, token: 1, list: 0, save: 0 });
+    await target.write(customer(1), writeCtx('k1'));
+    expect(sb.counters).toMatchObject({ lookup: 1, token: 1, list: 1, save: 1, inserts: 1 });
+  });
+
+  it('a failed warm-up leaves the first write to fail with the same clear error', async () => {
+    const { target } = connect(sb, { config: { appSecret: 'wrong-secret' } });
+    const warm = await target.warmUp!(new AbortController().signal).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(warm?.name).toBe('ConnectorAuthError');
+    await expect(target.write(customer(1), writeCtx('k1'))).rejects.toMatchObject({ name: 'ConnectorAuthError', message: warm!.message });
+    expect(sb.counters.inserts).toBe(0);
+  });
+
   it('looks up the gateway, gets a token and inserts (tenantId mode)', async () => {
     const { target } = connect(sb);
     const result = await target.write(customer(1), writeCtx('k1'));

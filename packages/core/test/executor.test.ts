@@ -119,6 +119,35 @@ describe('runScheme', () => {
     expect(store.getCursor(loaded.scheme.id, 'records')).toBe('2026-01-01T00:01:40.000Z');
   });
 
+  it("warms the target up once per run while reading, and a failed warm-up does not fail the run", async () => {
+    const { loaded, storeName } = await scheme('{ count: 20 }');
+    const store = new SqliteStateStore(tempDir());
+    const wired = wireScheme(loaded);
+    const real = wired.target;
+    let warmUps = 0;
+    let writesBeforeWarmUp = -1;
+    let writes = 0;
+    const target: Target = {
+      write: (p, ctx) => {
+        writes++;
+        return real.write(p, ctx);
+      },
+      warmUp: async () => {
+        warmUps++;
+        writesBeforeWarmUp = writes;
+        throw new Error('BIP token refused');
+      },
+    };
+    const report = await runLoadedScheme(loaded, store, { wired: { ...wired, target } });
+    expect(report.status).toBe('succeeded');
+    expect(warmUps).toBe(1);
+    expect(writesBeforeWarmUp).toBe(0);
+    expect(memoryTargetStore(storeName).records.size).toBe(20);
+    // a run that only drains the queue reads nothing and writes at once: no warm-up
+    await runLoadedScheme(loaded, store, { wired: { ...wired, target }, drainOnly: true });
+    expect(warmUps).toBe(1);
+  });
+
   it('reports progress with a total and an ETA', async () => {
     const { loaded } = await scheme('{ count: 500 }');
     const seen: number[] = [];

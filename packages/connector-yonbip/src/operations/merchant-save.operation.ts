@@ -60,6 +60,9 @@ const ID_FIELDS = [
   'suppliers',
 ];
 
+const ID_KEYS = ['id', ...ID_FIELDS];
+const ROW_LISTS = ['merchantApplyRanges', 'merchantContacterInfos'];
+
 /**
  * merchant.save — saves one customer record (客户档案), upserting by `code`:
  * the id map (`ctx.knownId`) first, else `merchant/list` by code (compared exactly); found →
@@ -70,6 +73,11 @@ const ID_FIELDS = [
 @injectable()
 export class MerchantSaveOperation implements Target {
   constructor(@inject(YonbipClient) private readonly client: YonbipClient) {}
+
+  /** The gateway lookup and the token, while the source is still being read. */
+  warmUp(signal: AbortSignal): Promise<void> {
+    return this.client.warmUp(signal);
+  }
 
   async write(payload: TargetPayload, ctx: WriteContext): Promise<WriteResult> {
     const record = prepare(payload);
@@ -210,10 +218,10 @@ function prepare(payload: TargetPayload): Row {
   const name = out.name as Multilingual | undefined;
   if (typeof name?.zh_CN !== 'string' || name.zh_CN.trim() === '') throw invalid('name.zh_CN (客户名称) is required');
   if (out.merchantOptions === 'true' || out.merchantOptions === 'false') out.merchantOptions = out.merchantOptions === 'true';
-  for (const key of ['id', ...ID_FIELDS]) {
+  for (const key of ID_KEYS) {
     if (out[key] !== undefined) out[key] = idField(key, out[key]);
   }
-  for (const list of ['merchantApplyRanges', 'merchantContacterInfos']) {
+  for (const list of ROW_LISTS) {
     const rows = out[list];
     if (rows === undefined) continue;
     if (!Array.isArray(rows)) throw invalid(`${list} must be an array`);

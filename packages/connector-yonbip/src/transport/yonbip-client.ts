@@ -95,6 +95,9 @@ export class YonbipClient {
   private readonly tokens: TokenCache;
   private readonly secrets: string[];
   private readonly settings: YonbipConnection | SchemeError;
+  /** The last token put into a URL, and its encoding. */
+  private encodedFor = '';
+  private encodedToken = '';
   /** The gateway addresses once known (saves waiting on the cached lookup for every call). */
   private known: YonbipEndpoints | undefined;
 
@@ -125,8 +128,14 @@ export class YonbipClient {
       token: () => this.tokens.get(),
       peek: () => this.tokens.peek(),
       refresh: (stale) => this.tokens.refresh(stale),
-      // Encoded once by HttpClient: tokens contain `+ / =`.
-      apply: (request, token) => ({ ...request, query: { ...request.query, access_token: token } }),
+      // Tokens contain `+ / =`: encoded here, once per token (HttpClient adds the call's own query after it).
+      apply: (request, token) => {
+        if (this.encodedFor !== token) {
+          this.encodedFor = token;
+          this.encodedToken = encodeURIComponent(token);
+        }
+        return { ...request, url: `${request.url}${request.url.includes('?') ? '&' : '?'}access_token=${this.encodedToken}` };
+      },
     };
     this.http = new HttpClient({ ...base, classify: classifyBusiness, auth });
   }
@@ -152,6 +161,12 @@ export class YonbipClient {
       });
     }
     return found;
+  }
+
+  /** Looks up the gateway and gets a token ahead of the first call (both cached). */
+  async warmUp(signal?: AbortSignal): Promise<void> {
+    this.known ??= await this.endpoints(signal);
+    await this.tokens.get();
   }
 
   /** A valid access token (cached until shortly before it expires). */

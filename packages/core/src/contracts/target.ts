@@ -36,6 +36,12 @@ export interface WriteResult {
  */
 export interface Target {
   write(payload: TargetPayload, ctx: WriteContext): Promise<WriteResult>;
+  /**
+   * Optional: gets the connection ready (addresses, token) while the source is still being read, so
+   * the first write does not wait for it. Called once per run, not awaited; a failure is ignored here
+   * and met again, with its message, by the first write.
+   */
+  warmUp?(signal: AbortSignal): Promise<void>;
 }
 
 export const TargetToken: InjectionToken<Target> = Symbol.for('qiao.Target');
