@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '@qiao/core';
 import { normalizeCompany, toIdList, toTelPair } from '@qiao/connector-okki';
 
 describe('normalizeCompany', () => {
@@ -77,5 +78,26 @@ describe('normalizeCompany', () => {
   it('does not modify its input', () => {
     expect(raw.company_id).toBe(56657420945678);
     expect(raw.next_follow_up_time).toBe('1970-01-01 00:00:00');
+  });
+});
+
+describe('"never" dates, wherever they stand', () => {
+  it('turns exactly what NEVER.test(value.trim()) matches into null, and leaves every other string alone', () => {
+    const NEVER = /^(1970-01-01|0000-00-00)( 00:00:00)?$/;
+    const random = seededRandom(5);
+    const pick = <T>(xs: T[]): T => xs[Math.floor(random() * xs.length)]!;
+    const parts = ['1970-01-01', '0000-00-00', ' 00:00:00', '1970-01-02', '18223286343', '2024-05-01 08:30:00', ' ', '\t', '\u3000', '\ufeff', 'x', '0', '1'];
+    let nulls = 0;
+    for (let i = 0; i < 5000; i++) {
+      let s = '';
+      const n = 1 + Math.floor(random() * 3);
+      for (let k = 0; k < n; k++) s += pick(parts);
+      const out = normalizeCompany({ remark: s, nested: [{ text: s }] });
+      const expected = NEVER.test(s.trim()) ? null : s;
+      expect(out.remark, JSON.stringify(s)).toBe(expected);
+      expect((out.nested as { text: unknown }[])[0]!.text).toBe(expected);
+      if (expected === null) nulls++;
+    }
+    expect(nulls).toBeGreaterThan(100);
   });
 });

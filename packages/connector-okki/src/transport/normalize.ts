@@ -62,12 +62,21 @@ const DATE_KEYS = new Set([
 
 const NEVER = /^(1970-01-01|0000-00-00)( 00:00:00)?$/;
 
-/** Whether a string can be a "never" date at all (starts with 1, 0 or what trim() removes): most cannot. */
-function mayBeNever(s: string): boolean {
-  const c = s.charCodeAt(0);
-  if (c === 0x31 || c === 0x30) return true;
-  // JavaScript's white space and line terminators
+/** JavaScript's white space and line terminators (what `trim()` removes). */
+function isSpace(c: number): boolean {
   return c <= 0x20 || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
+}
+
+/**
+ * Whether `s` is a "never" date, blanks around it allowed (`NEVER.test(s.trim())`), looking at its
+ * length and ends first: most strings of a company cannot be one.
+ */
+function isNever(s: string): boolean {
+  const n = s.length;
+  if (n < 10) return false;
+  const first = s.charCodeAt(0);
+  if (isSpace(first) || isSpace(s.charCodeAt(n - 1))) return NEVER.test(s.trim());
+  return (first === 0x31 || first === 0x30) && (n === 10 || n === 19) && NEVER.test(s);
 }
 
 /** Normalises one company (a list row, a detail, or the two merged). */
@@ -88,7 +97,9 @@ function normalizeObject(raw: Record<string, unknown>, inPlace: boolean): Record
   for (const key in raw) {
     if (!Object.hasOwn(raw, key)) continue;
     const value = raw[key];
-    out[key] = key === 'user_id' ? toIdList(value) : normalizeEntry(key, value, inPlace);
+    const v = key === 'user_id' ? toIdList(value) : normalizeEntry(key, value, inPlace);
+    // in place, most values stay as they are: no store for them
+    if (!inPlace || v !== value) out[key] = v;
   }
   return out;
 }
@@ -134,30 +145,42 @@ const enum Kind {
 }
 
 /** Each special key's kind, in one lookup. */
-const KINDS = new Map<string, Kind>([
-  ...[...DATE_KEYS].map((k): [string, Kind] => [k, Kind.Date]),
-  ...[...ID_KEYS].map((k): [string, Kind] => [k, Kind.Id]),
-  ...[...NUMBER_KEYS].map((k): [string, Kind] => [k, Kind.Number]),
-  ['tel', Kind.Tel],
-  ['tel_list', Kind.TelList],
-]);
+const KINDS: Record<string, Kind | undefined> = Object.assign(
+  Object.create(null) as Record<string, Kind | undefined>,
+  Object.fromEntries([
+    ...[...DATE_KEYS].map((k): [string, Kind] => [k, Kind.Date]),
+    ...[...ID_KEYS].map((k): [string, Kind] => [k, Kind.Id]),
+    ...[...NUMBER_KEYS].map((k): [string, Kind] => [k, Kind.Number]),
+    ['tel', Kind.Tel],
+    ['tel_list', Kind.TelList],
+  ]),
+);
 
 function normalizeEntry(key: string, value: unknown, inPlace: boolean): unknown {
-  const kind = KINDS.get(key);
+  const kind = KINDS[key];
   if (kind === Kind.Tel) return toTelPair(value);
   if (kind === Kind.TelList) return Array.isArray(value) ? value.map(toTelPair).filter((p) => p !== null) : [];
   if (Array.isArray(value)) {
     if (!inPlace) return value.map((v) => normalizeEntry('', v, false));
-    for (let i = 0; i < value.length; i++) value[i] = normalizeEntry('', value[i], true);
+    for (let i = 0; i < value.length; i++) {
+      const v = value[i];
+      const n = normalizeEntry('', v, true);
+      if (n !== v) value[i] = n;
+    }
     return value;
   }
   if (value !== null && typeof value === 'object') {
     const o = value as Record<string, unknown>;
     const out: Record<string, unknown> = inPlace ? o : {};
-    for (const k in o) if (Object.hasOwn(o, k)) out[k] = normalizeEntry(k, o[k], inPlace);
+    for (const k in o) {
+      if (!Object.hasOwn(o, k)) continue;
+      const v = o[k];
+      const n = normalizeEntry(k, v, inPlace);
+      if (!inPlace || n !== v) out[k] = n;
+    }
     return out;
   }
-  if (typeof value === 'string' && mayBeNever(value) && NEVER.test(value.trim())) return null;
+  if (typeof value === 'string' && isNever(value)) return null;
   if (kind === undefined) return value;
   if (kind === Kind.Date) return typeof value === 'string' && value.trim() === '' ? null : value;
   if (kind === Kind.Id) return toId(value);
