@@ -136,11 +136,23 @@ export class HttpClient {
   }
 
   /** One attempt with the connection's current token (remembered in `used`, for a refresh). */
-  private async attempt(request: HttpRequest, signal: AbortSignal | undefined, used: { token: string | undefined }): Promise<HttpResponse> {
+  private attempt(request: HttpRequest, signal: AbortSignal | undefined, used: { token: string | undefined }): Promise<HttpResponse> {
     const auth = this.options.auth;
     if (!auth || request.auth === false) return this.once(request, signal);
-    used.token = auth.peek?.() ?? (await auth.token());
-    return this.once(auth.apply(request, used.token), signal);
+    // a fresh cached token is used as it is: no promise to wait on (the usual case)
+    const cached = auth.peek?.();
+    if (cached !== undefined) {
+      used.token = cached;
+      try {
+        return this.once(auth.apply(request, cached), signal);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    return auth.token().then((token) => {
+      used.token = token;
+      return this.once(auth.apply(request, token), signal);
+    });
   }
 
   /** One attempt: limiter, HTTP, classification. Throws qiao errors. */
@@ -187,10 +199,9 @@ export class HttpClient {
       });
     }
     const verdict = this.options.classify(response, request);
+    if (verdict.kind === 'ok') return response;
     const msg = (m: string) => redact(`${label} ${name}: ${m}`, secrets);
     switch (verdict.kind) {
-      case 'ok':
-        return response;
       case 'retry':
         throw new RetryableError(msg(verdict.message), {
           system,
@@ -312,6 +323,19 @@ const origins = new Map<string, { https: boolean; options: RequestOptions; origi
  * would encode, a fragment) goes through URL parsing every time.
  */
 function requestTarget(url: string): RequestTarget {
+  // A connection repeats its URLs (YonBIP's gateway calls carry the same token until it changes)
+  let target = targets.get(url);
+  if (target) return target;
+  target = parseTarget(url);
+  if (targets.size >= 256) targets.clear();
+  targets.set(url, target);
+  return target;
+}
+
+/** Recently used URLs and what node:http needs of them. */
+const targets = new Map<string, RequestTarget>();
+
+function parseTarget(url: string): RequestTarget {
   const m = ORIGIN_AND_PATH.exec(url);
   if (m) {
     let o = origins.get(m[1]!);
