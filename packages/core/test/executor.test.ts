@@ -7,6 +7,7 @@ import {
   SqliteStateStore,
   wireScheme,
   type LoadedScheme,
+  type Source,
   type Target,
 } from '../src/index.js';
 import { memoryTargetStore } from '../src/testing/index.js';
@@ -90,6 +91,33 @@ describe('runScheme', () => {
     expect(report.status).toBe('partial');
     expect(report.errors[0]).toMatchObject({ code: 'payload.invalid', count: 3 });
     expect(report.errors[0]!.message).toContain('/name/zh_CN');
+  });
+
+  it("tells the source the fields the mapping reads, and has it complete the records kept as dead letters", async () => {
+    const { loaded } = await scheme('{ count: 6 }');
+    // records with an amount above 30 get an empty name: their payloads do not fit, and they are kept
+    const { mapper } = DeclarativeMapper.compile({ code: 'id', 'name.zh_CN': "amount > 30 ? '' : name" });
+    const wired = wireScheme(loaded);
+    const real = wired.source;
+    let given: ReadonlySet<string> | undefined;
+    const completed: string[] = [];
+    const source: Source = {
+      read: (ctx) => {
+        given = ctx.fields;
+        return real.read(ctx);
+      },
+      complete: (record) => {
+        completed.push(record.key);
+        record.data.completed = true;
+      },
+    };
+    const store = new SqliteStateStore(tempDir());
+    const report = await runLoadedScheme({ ...loaded, mapper }, store, { wired: { ...wired, source } });
+    expect([...given!].sort()).toEqual(['amount', 'id', 'name']);
+    expect(report.counts).toMatchObject({ inserted: 3, failed: 3 });
+    expect(completed.sort()).toEqual(['R0000004', 'R0000005', 'R0000006']);
+    const dead = store.list(loaded.scheme.id, { status: 'dead' });
+    expect(dead.map((d) => d.source?.completed)).toEqual([true, true, true]);
   });
 
   it('never moves the cursor past a record that was not delivered, and resumes the queue', async () => {

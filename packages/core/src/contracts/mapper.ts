@@ -9,6 +9,11 @@ import type { TargetPayload } from './target.js';
  */
 export interface Mapper {
   map(record: SourceRecord): TargetPayload | Promise<TargetPayload>;
+  /**
+   * Optional: the top-level record fields `map` can read (undefined: any). The executor passes it to
+   * the source (ReadContext.fields), which may then leave the other fields as the system sent them.
+   */
+  readonly reads?: ReadonlySet<string> | undefined;
 }
 
 export const MapperToken: InjectionToken<Mapper> = Symbol.for('qiao.Mapper');

@@ -4,6 +4,7 @@ import type { SourceRecord } from '../contracts/source.js';
 import type { TargetPayload } from '../contracts/target.js';
 import { RecordError, type Problem } from '../errors/errors.js';
 import { pointerEscape } from '../manifest/ajv.js';
+import { readFields } from './read-fields.js';
 import { Bail, compileSync } from './sync-jsonata.js';
 
 /** A mapping entry: a JSONata expression over the source record, or a literal. */
@@ -17,6 +18,8 @@ interface CompiledField {
   path: string[];
   source: string;
   evaluate: (data: Record<string, unknown>) => unknown | Promise<unknown>;
+  /** Record fields the expression can read; undefined: any. Literals read none. */
+  reads: Set<string> | undefined;
 }
 
 /**
@@ -25,7 +28,20 @@ interface CompiledField {
  * Expressions compile once; an evaluation error is a {@link RecordError} for that record.
  */
 export class DeclarativeMapper implements Mapper {
-  private constructor(private readonly fields: CompiledField[]) {}
+  /** The record fields the mapping can read (see Mapper.reads); undefined when it may read any. */
+  readonly reads: ReadonlySet<string> | undefined;
+
+  private constructor(private readonly fields: CompiledField[]) {
+    let reads: Set<string> | undefined = new Set();
+    for (const f of fields) {
+      if (!f.reads) {
+        reads = undefined;
+        break;
+      }
+      for (const name of f.reads) reads.add(name);
+    }
+    this.reads = reads;
+  }
 
   /** Compiles a mapping; problems carry the file and the JSON pointer of the bad entry. */
   static compile(spec: MappingSpec, file = 'mapping', basePointer = '/mapping'): { mapper: DeclarativeMapper; problems: Problem[] } {
@@ -39,12 +55,12 @@ export class DeclarativeMapper implements Mapper {
         continue;
       }
       if (typeof value === 'number' || typeof value === 'boolean') {
-        fields.push({ target, path, source: JSON.stringify(value), evaluate: () => value });
+        fields.push({ target, path, source: JSON.stringify(value), evaluate: () => value, reads: new Set() });
         continue;
       }
       if (value !== null && typeof value === 'object' && 'value' in value) {
         const literal = (value as { value: unknown }).value;
-        fields.push({ target, path, source: JSON.stringify(literal), evaluate: () => literal });
+        fields.push({ target, path, source: JSON.stringify(literal), evaluate: () => literal, reads: new Set() });
         continue;
       }
       if (typeof value !== 'string') {
@@ -58,7 +74,8 @@ export class DeclarativeMapper implements Mapper {
         continue;
       }
       try {
-        fields.push({ target, path, source: value, evaluate: compileExpression(value) });
+        const expr = jsonata(value);
+        fields.push({ target, path, source: value, evaluate: compileExpression(expr), reads: readFields(expr.ast()) });
       } catch (e) {
         const err = e as { message?: string; position?: number; token?: string };
         problems.push({
@@ -157,8 +174,7 @@ function setPath(target: Record<string, unknown>, path: string[], value: unknown
  * Compiles an expression: evaluated by the synchronous evaluator (sync-jsonata.ts) where it covers the
  * expression, by JSONata otherwise, and by JSONata for any record the synchronous evaluator gives up on.
  */
-function compileExpression(source: string): (data: Record<string, unknown>) => unknown {
-  const expr = jsonata(source);
+function compileExpression(expr: jsonata.Expression): (data: Record<string, unknown>) => unknown {
   const slow = (data: Record<string, unknown>) => expr.evaluate(data);
   const fast = compileSync(expr.ast());
   if (!fast) return slow;
