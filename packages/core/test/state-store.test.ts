@@ -206,6 +206,39 @@ describe('SQLite state store after a crash', () => {
   });
 });
 
+describe('SQLite state store: the queue as another process sees it', () => {
+  it('lists and counts the journal items of a run in progress as in flight, and only those not yet settled', () => {
+    const dir = tempDir('qiao-inflight-');
+    const run = new SqliteStateStore(dir);
+    const claimed = run.enqueueClaimed('a', 'r1', [
+      { key: 'k1', payload: { v: 1 }, fingerprint: 'f1', cursor: 'c1' },
+      { key: 'k2', payload: { v: 2 }, fingerprint: 'f2' },
+      { key: 'k3', payload: { v: 3 }, fingerprint: 'f3' },
+    ]);
+    run.enqueueClaimed('a', 'r1', [{ key: 'k4', payload: { v: 4 }, fingerprint: 'f4' }]);
+    run.complete('a', [{ id: claimed[0]!.id, key: 'k1', fingerprint: 'f1', outcome: 'inserted', targetId: 'T1' }]);
+    run.fail('a', [{ id: claimed[2]!.id, code: 'yonbip.999', message: 'rejected', dead: true }]);
+    // `qiao queue` in another process, while the run goes on
+    const cli = new SqliteStateStore(dir);
+    const inFlight = cli.list('a', { status: 'in-flight' });
+    expect(inFlight.map((i) => [i.key, i.payload, i.status, i.runId])).toEqual([
+      ['k2', { v: 2 }, 'in-flight', 'r1'],
+      ['k4', { v: 4 }, 'in-flight', 'r1'],
+    ]);
+    expect(new Set(inFlight.map((i) => i.id)).size).toBe(2);
+    expect(cli.counts('a')).toMatchObject({ 'in-flight': 2, done: 1, dead: 1, pending: 0 });
+    expect(cli.list('a').map((i) => [i.key, i.status])).toEqual([
+      ['k3', 'dead'],
+      ['k2', 'in-flight'],
+      ['k4', 'in-flight'],
+    ]);
+    expect(cli.list('a', { status: 'in-flight', limit: 1, offset: 1 }).map((i) => i.key)).toEqual(['k4']);
+    expect(cli.list('a', { status: 'pending' })).toEqual([]);
+    cli.close();
+    run.close();
+  });
+});
+
 describe('SQLite state store migrations', () => {
   it('migrates a state directory made by schema version 1, keeping its data', () => {
     const dir = tempDir('qiao-migrate-');

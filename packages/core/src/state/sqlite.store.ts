@@ -86,6 +86,23 @@ interface QueueRow {
   updated_at: string;
 }
 
+/** The journal items of a scheme that are in flight (bound: @scheme). */
+const JOURNAL_IN_FLIGHT = `FROM journal AS j, json_each(j.items) AS e
+  WHERE j.scheme = @scheme
+    AND NOT EXISTS (SELECT 1 FROM delivered AS d WHERE d.scheme = @scheme AND d.key = e.value ->> 0 AND d.fingerprint = e.value ->> 2)
+    AND NOT EXISTS (SELECT 1 FROM queue AS q WHERE q.scheme = @scheme AND q.key = e.value ->> 0)`;
+
+interface JournalItemRow {
+  jid: number;
+  idx: number;
+  run_id: string;
+  created_at: string;
+  key: string;
+  payload: string;
+  fingerprint: string;
+  cursor: string | null;
+}
+
 /** One item of a journal row: key, mapped payload, fingerprint, cursor. */
 type JournalEntry = [key: string, payload: TargetPayload, fingerprint: string, cursor: string | null];
 
@@ -177,7 +194,14 @@ export class SqliteStateStore implements StateStore {
       journalDel: db.prepare('DELETE FROM journal WHERE id = ?'),
       journalRows: db.prepare<[string], { id: number; run_id: string; items: string }>('SELECT id, run_id, items FROM journal WHERE scheme = ? ORDER BY id'),
       journalDelScheme: db.prepare('DELETE FROM journal WHERE scheme = ?'),
-      journalCount: db.prepare<[string], { n: number }>('SELECT COALESCE(SUM(n), 0) AS n FROM journal WHERE scheme = ?'),
+      // Journal items in flight: in a journal row, not delivered as they are, and without a queue row of
+      // their key (a failed item has become one, as has newer content waiting for it)
+      journalCount: db.prepare<[{ scheme: string }], { n: number }>(`SELECT COUNT(*) AS n ${JOURNAL_IN_FLIGHT}`),
+      journalItems: db.prepare<[{ scheme: string; limit: number; offset: number }], JournalItemRow>(
+        `SELECT j.id AS jid, CAST(e.key AS INTEGER) AS idx, j.run_id, j.created_at, e.value ->> 0 AS key, e.value -> 1 AS payload,
+                e.value ->> 2 AS fingerprint, e.value ->> 3 AS cursor
+         ${JOURNAL_IN_FLIGHT} ORDER BY j.id, idx LIMIT @limit OFFSET @offset`,
+      ),
       queuedKeys: db.prepare<[string], { key: string }>('SELECT key FROM queue WHERE scheme = ?'),
       releaseWaiting: db.prepare(
         `UPDATE queue SET status = 'pending', maybe_written = MAX(maybe_written, @maybeWritten), updated_at = @now
@@ -487,20 +511,25 @@ export class SqliteStateStore implements StateStore {
     const out: Record<QueueStatus, number> = { pending: 0, 'in-flight': 0, done: 0, dead: 0 };
     for (const r of this.stmts.counts.all(scheme)) out[r.status] = r.n;
     // journal items not yet settled are in flight; done items are those delivered
-    out['in-flight'] += this.stmts.journalCount.get(scheme)?.n ?? 0;
+    out['in-flight'] += this.stmts.journalCount.get({ scheme })?.n ?? 0;
     out.done = this.stmts.deliveredCount.get(scheme)?.n ?? 0;
     return out;
   }
 
   list(scheme: string, options: { status?: QueueStatus; limit?: number; offset?: number } = {}): QueueItem[] {
+    const limit = options.limit ?? 100;
+    const offset = options.offset ?? 0;
     const rows = options.status
       ? this.db
           .prepare<[string, string, number, number], QueueRow>('SELECT * FROM queue WHERE scheme = ? AND status = ? ORDER BY id LIMIT ? OFFSET ?')
-          .all(scheme, options.status, options.limit ?? 100, options.offset ?? 0)
-      : this.db
-          .prepare<[string, number, number], QueueRow>('SELECT * FROM queue WHERE scheme = ? ORDER BY id LIMIT ? OFFSET ?')
-          .all(scheme, options.limit ?? 100, options.offset ?? 0);
-    return rows.map(toItem);
+          .all(scheme, options.status, limit + offset, 0)
+      : this.db.prepare<[string, number, number], QueueRow>('SELECT * FROM queue WHERE scheme = ? ORDER BY id LIMIT ? OFFSET ?').all(scheme, limit + offset, 0);
+    const items = rows.map(toItem);
+    // the journal items of a run in progress (or of one killed before a rerun recovered them) are in flight too
+    if (!options.status || options.status === 'in-flight') {
+      for (const r of this.stmts.journalItems.all({ scheme, limit: limit + offset, offset: 0 })) items.push(journalItem(r));
+    }
+    return items.slice(offset, offset + limit);
   }
 
   requeueDead(scheme: string, ids?: number[]): number {
@@ -553,6 +582,12 @@ function migrate(db: Database.Database): void {
       db.pragma(`user_version = ${v + 1}`);
     }).immediate();
   }
+}
+
+/** A journal item as a queue item: in flight, first attempt; its id (negative) names its row and place. */
+function journalItem(r: JournalItemRow): QueueItem {
+  const payload = JSON.parse(r.payload) as TargetPayload;
+  return claimedItem(-(r.jid * 1_000_000 + r.idx + 1), { key: r.key, payload, fingerprint: r.fingerprint, cursor: r.cursor }, r.run_id, r.created_at);
 }
 
 function toItem(r: QueueRow): QueueItem {
