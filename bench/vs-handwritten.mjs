@@ -17,7 +17,7 @@ import { sign } from '@qiao/connector-yonbip';
 import { machine, median, runQiao, schemeEnv, startSimulators, startSimulatorsApart, tempDir } from './lib.mjs';
 
 const CUSTOMERS = Number(process.env.BENCH_COUNT ?? 2000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
 const CONCURRENCY = 8;
 const PAGE = 100;
 const CREATE_ORG = '1481709712348020742';

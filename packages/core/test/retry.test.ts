@@ -174,6 +174,27 @@ describe('HttpClient classification and retries (local server)', () => {
     expect(cache.peek()).toBeUndefined();
   });
 
+  it('aborts every request in flight on a signal, and only those: finished ones free their place for later requests', async () => {
+    const client = makeClient();
+    const controller = new AbortController();
+    // two requests that complete, then three that hang until the signal aborts
+    await Promise.all([client.request({ method: 'GET', url: `${base}/a` }, controller.signal), client.request({ method: 'GET', url: `${base}/b` }, controller.signal)]);
+    const hung: ServerResponse[] = [];
+    for (let i = 0; i < 3; i++) script.push((_q, r) => void hung.push(r));
+    const pending = Array.from({ length: 3 }, () => client.request({ method: 'GET', url: `${base}/hang` }, controller.signal).then(
+      () => 'answered',
+      (e: Error) => e.name,
+    ));
+    const other = client.request({ method: 'GET', url: `${base}/c` });
+    await expect(other).resolves.toMatchObject({ status: 200 });
+    while (hung.length < 3) await new Promise((r) => setTimeout(r, 5));
+    controller.abort();
+    expect(await Promise.all(pending)).toEqual(['AbortError', 'AbortError', 'AbortError']);
+    for (const r of hung) r.destroy();
+    // a new signal works as before
+    await expect(client.request({ method: 'GET', url: `${base}/d` }, new AbortController().signal)).resolves.toMatchObject({ status: 200 });
+  });
+
   it('retries 5xx, 429 and garbled bodies, honouring Retry-After', async () => {
     hits = 0;
     script.push(
