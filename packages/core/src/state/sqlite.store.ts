@@ -576,12 +576,12 @@ function migrate(db: Database.Database): void {
       },
     ]);
   }
-  for (let v = current; v < SCHEMA_VERSION; v++) {
-    db.transaction(() => {
-      db.exec(migrations[v]!);
-      db.pragma(`user_version = ${v + 1}`);
-    }).immediate();
-  }
+  if (current === SCHEMA_VERSION) return;
+  // every step in one transaction: a new state directory is made in one commit, and an upgrade is all or nothing
+  db.transaction(() => {
+    for (let v = current; v < SCHEMA_VERSION; v++) db.exec(migrations[v]!);
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  }).immediate();
 }
 
 /** A journal item as a queue item: in flight, first attempt; its id (negative) names its row and place. */
