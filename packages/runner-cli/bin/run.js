@@ -2,8 +2,8 @@
 // The `qiao` command. oclif reads oclif.manifest.json (written at build) and loads only the command run.
 import 'reflect-metadata';
 import { execute } from '@oclif/core';
-import { capYoungGeneration } from '../dist/lib/young-generation.js';
+import { tuneHeap } from '../dist/lib/heap.js';
 
-// a young generation of 2 × 2–4 MB instead of node's 2 × 16 MB: ~25 MB less memory for a long run
-capYoungGeneration();
+// V8's old generation kept near what a run keeps alive: ~50 MB less memory (lib/heap.ts)
+tuneHeap();
 await execute({ dir: import.meta.url });
