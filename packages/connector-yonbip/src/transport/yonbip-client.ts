@@ -148,8 +148,13 @@ export class YonbipClient {
 
   /** The gateway and token URLs: configured, or looked up once per data center and tenant. */
   async endpoints(signal?: AbortSignal): Promise<YonbipEndpoints> {
+    this.known ??= await this.findEndpoints(signal);
+    return this.known;
+  }
+
+  private findEndpoints(signal?: AbortSignal): Promise<YonbipEndpoints> {
     const { gatewayUrl, tokenUrl, tenantId, dataCenterUrl } = this.connection;
-    if (gatewayUrl && tokenUrl) return { gatewayUrl, tokenUrl };
+    if (gatewayUrl && tokenUrl) return Promise.resolve({ gatewayUrl, tokenUrl });
     const key = `${dataCenterUrl}|${tenantId ?? ''}`;
     let found = gatewayCache.get(key);
     if (!found) {
@@ -165,7 +170,7 @@ export class YonbipClient {
 
   /** Looks up the gateway and gets a token ahead of the first call (both cached). */
   async warmUp(signal?: AbortSignal): Promise<void> {
-    this.known ??= await this.endpoints(signal);
+    await this.endpoints(signal);
     await this.tokens.get();
   }
 
@@ -181,7 +186,7 @@ export class YonbipClient {
 
   /** POSTs a JSON body to a gateway API and returns the envelope's `data`. */
   async post<T = unknown>(api: string, body: unknown, options: YonbipCallOptions = {}): Promise<T> {
-    const { gatewayUrl } = this.known ?? (this.known = await this.endpoints(options.signal));
+    const { gatewayUrl } = this.known ?? (await this.endpoints(options.signal));
     const idempotent = options.idempotent ?? false;
     const response = await this.http.request(
       { method: 'POST', url: gatewayUrl + api, body: stringifyJson(body), idempotent, name: shortName(api) },
@@ -192,7 +197,7 @@ export class YonbipClient {
 
   /** GETs a gateway API and returns the envelope's `data`. */
   async get<T = unknown>(api: string, query: HttpRequest['query'], options: YonbipCallOptions = {}): Promise<T> {
-    const { gatewayUrl } = this.known ?? (this.known = await this.endpoints(options.signal));
+    const { gatewayUrl } = this.known ?? (await this.endpoints(options.signal));
     const idempotent = options.idempotent ?? true;
     const response = await this.http.request(
       { method: 'GET', url: gatewayUrl + api, idempotent, name: shortName(api), ...(query ? { query } : {}) },
