@@ -50,6 +50,24 @@ describe('DeclarativeMapper', () => {
     expect((error as RecordError).message).toContain('total');
   });
 
+  it('always answers with a promise, literals included (one contract for every mapper)', async () => {
+    const { mapper } = DeclarativeMapper.compile({ code: { value: 'X' } });
+    const answer = mapper.map(rec({}));
+    expect(answer).toBeInstanceOf(Promise);
+    expect(await answer).toEqual({ code: 'X' });
+  });
+
+  it('runs the whole JSONata language: the record itself, lambdas, higher-order functions', async () => {
+    const { mapper, problems } = DeclarativeMapper.compile({
+      keys: '$keys($)',
+      upper: '$map(tags, function($t) { $uppercase($t) })',
+      sorted: '$sort(customers, function($a, $b) { $a.age > $b.age }).name',
+    });
+    expect(problems).toEqual([]);
+    const out = await mapper.map(rec({ tags: ['vip', 'cn'], customers: [{ name: '李雷', age: 40 }, { name: '韩梅梅', age: 30 }] }));
+    expect(out).toEqual({ keys: ['tags', 'customers'], upper: ['VIP', 'CN'], sorted: ['韩梅梅', '李雷'] });
+  });
+
   it('reports syntax errors at compile time with the pointer', () => {
     const { problems } = DeclarativeMapper.compile({ 'name.zh_CN': 'name +', ok: 'x' }, 'f.yaml');
     expect(problems).toHaveLength(1);

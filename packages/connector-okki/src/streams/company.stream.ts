@@ -9,7 +9,7 @@ import {
   type SourceRecord,
 } from '@qiao/core';
 import { formatChinaTime, parseChinaTime } from '../transport/china-time.js';
-import { normalizeCompanyFieldsInPlace, normalizeCompanyInPlace, toId } from '../transport/normalize.js';
+import { normalizeCompanyInPlace, toId } from '../transport/normalize.js';
 import { OKKI_LABEL, OkkiClient, OkkiClientToken, type OkkiCompanyListQuery } from '../transport/okki-client.js';
 
 /** Manifest id of the stream. */
@@ -63,11 +63,6 @@ export class CompanyStream implements Source {
     @inject(OkkiClientToken) private readonly client: OkkiClient,
     @inject(ConnectionToken) private readonly connection: ConnectionContext,
   ) {}
-
-  /** Finishes a record read with `ctx.fields` (dead letters keep the whole normalised record). */
-  complete(record: SourceRecord): void {
-    normalizeCompanyInPlace(record.data);
-  }
 
   async *read(ctx: ReadContext): AsyncGenerator<SourceRecord> {
     // One signal per read: every request waiting in the limiter listens to it, which can be more
@@ -223,24 +218,9 @@ class DetailWindow {
   };
 }
 
-/** The fields a record always has normalised: its key and its cursor. */
-const ALWAYS = ['company_id', 'update_time'];
-/** Per set of fields the mapping reads: those and ALWAYS (the set is the mapper's, the same for a whole read). */
-const withAlways = new WeakMap<ReadonlySet<string>, string[]>();
-
 function toRecord(raw: Record<string, unknown>, ctx: ReadContext): SourceRecord | undefined {
-  // rows and details are parsed for this record alone: normalised where they are, not copied; with
-  // the mapping's fields known, only those (and the key and cursor) — a company has ~60 fields and
-  // nested field groups, a mapping reads ten
-  let data: Record<string, unknown>;
-  if (ctx.fields) {
-    let fields = withAlways.get(ctx.fields);
-    if (!fields) {
-      fields = [...new Set([...ctx.fields, ...ALWAYS])];
-      withAlways.set(ctx.fields, fields);
-    }
-    data = normalizeCompanyFieldsInPlace(raw, fields);
-  } else data = normalizeCompanyInPlace(raw);
+  // rows and details are parsed for this record alone: normalised where they are, not copied
+  const data = normalizeCompanyInPlace(raw);
   const key = toId(data.company_id);
   if (typeof key !== 'string' || key === '') {
     ctx.logger.warn(`${OKKI_LABEL} company/list: row without company_id left out`, { name: data.name });

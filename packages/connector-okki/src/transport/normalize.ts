@@ -92,21 +92,6 @@ export function normalizeCompanyInPlace(raw: Record<string, unknown>): Record<st
   return normalizeObject(raw, true);
 }
 
-/**
- * As {@link normalizeCompanyInPlace}, for the named top-level fields only (with everything inside
- * them); the others stay as OKKI sent them. A later {@link normalizeCompanyInPlace} of the same record
- * gives what a full normalisation would have (normalising twice changes nothing).
- */
-export function normalizeCompanyFieldsInPlace(raw: Record<string, unknown>, fields: Iterable<string>): Record<string, unknown> {
-  for (const key of fields) {
-    if (!Object.hasOwn(raw, key)) continue;
-    const value = raw[key];
-    const v = key === 'user_id' ? toIdList(value) : normalizeEntry(key, value, true);
-    if (v !== value) raw[key] = v;
-  }
-  return raw;
-}
-
 function normalizeObject(raw: Record<string, unknown>, inPlace: boolean): Record<string, unknown> {
   const out: Record<string, unknown> = inPlace ? raw : {};
   for (const key in raw) {

@@ -3,17 +3,22 @@ import type { SourceRecord } from './source.js';
 import type { TargetPayload } from './target.js';
 
 /**
- * Turns a source record into the target operation's payload. Throws (or rejects with) `RecordError`
- * for a record it cannot map. The default is the declarative JSONata mapper of the scheme's `mapping`
- * block. A mapper may answer synchronously: the executor then maps a batch without a promise per record.
+ * Turns a source record into the target operation's payload. The default is the declarative JSONata
+ * mapper of the scheme's `mapping` block.
+ *
+ * @example
+ * const upper: Mapper = {
+ *   async map(record) {
+ *     return { code: record.key, name: { zh_CN: String(record.data.name).toUpperCase() } };
+ *   },
+ * };
  */
 export interface Mapper {
-  map(record: SourceRecord): TargetPayload | Promise<TargetPayload>;
   /**
-   * Optional: the top-level record fields `map` can read (undefined: any). The executor passes it to
-   * the source (ReadContext.fields), which may then leave the other fields as the system sent them.
+   * The payload for one record. Rejects with a `RecordError` (its `reason` becomes the dead letter's
+   * code) for a record it cannot map; the run goes on with the next record.
    */
-  readonly reads?: ReadonlySet<string> | undefined;
+  map(record: SourceRecord): Promise<TargetPayload>;
 }
 
 export const MapperToken: InjectionToken<Mapper> = Symbol.for('qiao.Mapper');

@@ -33,12 +33,6 @@ export interface ReadContext {
   logger: Logger;
   /** Sources call this once they know how many records the read will yield (for progress and ETA). */
   onTotal?: (total: number) => void;
-  /**
-   * The top-level fields the consumer reads (the mapping's), when known. A source may leave the other
-   * fields of a record as the system sent them (skipping its normalisation of them), and must then
-   * finish the record in {@link Source.complete} when it is kept (a dead letter).
-   */
-  fields?: ReadonlySet<string> | undefined;
 }
 
 /**
@@ -46,13 +40,8 @@ export interface ReadContext {
  * Paging, detail calls and cursors live here. Sources stream: memory must not grow with the number of records.
  */
 export interface Source {
+  /** The stream's records, each complete and in the shape of the manifest's `record` schema. */
   read(ctx: ReadContext): AsyncIterable<SourceRecord>;
-  /**
-   * Optional, with `ReadContext.fields`: gives a record read with `fields` the whole of its
-   * normalisation (the fields the read left as sent), in place. Called before a record is kept beyond
-   * the mapping, so that what is stored is what a full read gives.
-   */
-  complete?(record: SourceRecord): void;
 }
 
 export const SourceToken: InjectionToken<Source> = Symbol.for('qiao.Source');

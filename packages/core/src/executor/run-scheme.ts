@@ -400,8 +400,6 @@ export async function runScheme(o: RunSchemeOptions): Promise<RunReport> {
           onTotal: (n) => {
             total = n;
           },
-          // the source may leave what the mapping does not read as it came (and completes dead letters)
-          fields: o.mapper.reads,
         })) {
           if (stop.signal.aborted) break;
           report.counts.read++;
@@ -413,7 +411,6 @@ export async function runScheme(o: RunSchemeOptions): Promise<RunReport> {
             if (batch.length === 0) batchStarted = Date.now();
             const mapped = mapAndCheck(rec);
             const m = mapped instanceof Promise ? await mapped : mapped;
-            if ('dead' in m) o.source.complete?.(rec);
             batch.push({ key: rec.key, cursor: rec.cursor, m, data: 'dead' in m ? rec.data : undefined });
             // A slow source (detail calls) should not hold records back from the writers for long.
             const waited = Date.now() - batchStarted;

@@ -43,60 +43,6 @@ export function compileSchema(schema: object, options: { useDefaults?: boolean; 
   return validate;
 }
 
-/** Keywords of an object schema that only annotate, or that {@link compileQuickCheck} checks itself. */
-const QUICK_ROOT_KEYWORDS = new Set(['$schema', '$id', '$comment', 'title', 'description', 'examples', 'default', 'type', 'properties', 'required', 'additionalProperties']);
-
-/**
- * A quick yes for the usual payload: for an object schema made of `properties`, `required` and a
- * boolean `additionalProperties` (an operation's input), each property the value has is checked
- * against its own schema's validator, and the required ones are looked for. The whole-schema validator
- * of a 60-property input looks up every property on every payload — with payloads of many shapes, a
- * few microseconds each; this looks at what is there. `true` means the full validator accepts the value
- * too; `false` means it may not, and the full validator says why. Returns undefined for any other schema
- * (and for property schemas with references, which need the whole document).
- */
-export function compileQuickCheck(schema: Record<string, unknown>): ((value: unknown) => boolean) | undefined {
-  if (schema.type !== 'object') return undefined;
-  for (const k of Object.keys(schema)) if (!QUICK_ROOT_KEYWORDS.has(k) && !k.startsWith('x-')) return undefined;
-  const additional = schema.additionalProperties;
-  if (additional !== undefined && typeof additional !== 'boolean') return undefined;
-  const properties = (schema.properties ?? {}) as Record<string, object>;
-  if (typeof properties !== 'object' || properties === null || Array.isArray(properties)) return undefined;
-  const required = (schema.required ?? []) as unknown[];
-  if (!Array.isArray(required) || !required.every((r) => typeof r === 'string')) return undefined;
-  const subSchemas = new Map<string, object>();
-  for (const [key, sub] of Object.entries(properties)) {
-    if (typeof sub === 'boolean' || /"\$(dynamicRef|ref|id|anchor|dynamicAnchor)"/.test(JSON.stringify(sub))) return undefined;
-    subSchemas.set(key, sub);
-  }
-  // compiled when a payload first has the property: an input of 60 fields, of which a mapping fills 10
-  const byKey = new Map<string, ValidateFunction>();
-  const closed = additional === false;
-  const mustHave = required as string[];
-  return (value) => {
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
-    const o = value as Record<string, unknown>;
-    // as ajv's own code: every enumerable key, and `x !== undefined` for required ones
-    for (const key in o) {
-      let validate = byKey.get(key);
-      if (validate === undefined) {
-        const sub = subSchemas.get(key);
-        if (sub === undefined) {
-          if (closed) return false;
-          continue;
-        }
-        validate = compileSchema(sub);
-        byKey.set(key, validate);
-      }
-      // ajv skips a property whose value is undefined, as JSON has no such value
-      const v = o[key];
-      if (v !== undefined && !validate(v)) return false;
-    }
-    for (const key of mustHave) if (o[key] === undefined) return false;
-    return true;
-  };
-}
-
 /** Turns ajv errors into qiao problems (file, JSON pointer, expected, found, hint). */
 export function problemsFromAjv(
   errors: ErrorObject[] | null | undefined,

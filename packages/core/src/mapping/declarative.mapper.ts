@@ -4,8 +4,6 @@ import type { SourceRecord } from '../contracts/source.js';
 import type { TargetPayload } from '../contracts/target.js';
 import { RecordError, type Problem } from '../errors/errors.js';
 import { pointerEscape } from '../manifest/ajv.js';
-import { readFields } from './read-fields.js';
-import { Bail, compileSync } from './sync-jsonata.js';
 
 /** A mapping entry: a JSONata expression over the source record, or a literal. */
 export type MappingValue = string | { value: unknown } | number | boolean;
@@ -17,9 +15,8 @@ interface CompiledField {
   target: string;
   path: string[];
   source: string;
-  evaluate: (data: Record<string, unknown>) => unknown | Promise<unknown>;
-  /** Record fields the expression can read; undefined: any. Literals read none. */
-  reads: Set<string> | undefined;
+  /** JSONata's own evaluation of the expression, or the literal. */
+  evaluate: (data: Record<string, unknown>) => unknown;
 }
 
 /**
@@ -28,20 +25,7 @@ interface CompiledField {
  * Expressions compile once; an evaluation error is a {@link RecordError} for that record.
  */
 export class DeclarativeMapper implements Mapper {
-  /** The record fields the mapping can read (see Mapper.reads); undefined when it may read any. */
-  readonly reads: ReadonlySet<string> | undefined;
-
-  private constructor(private readonly fields: CompiledField[]) {
-    let reads: Set<string> | undefined = new Set();
-    for (const f of fields) {
-      if (!f.reads) {
-        reads = undefined;
-        break;
-      }
-      for (const name of f.reads) reads.add(name);
-    }
-    this.reads = reads;
-  }
+  private constructor(private readonly fields: CompiledField[]) {}
 
   /** Compiles a mapping; problems carry the file and the JSON pointer of the bad entry. */
   static compile(spec: MappingSpec, file = 'mapping', basePointer = '/mapping'): { mapper: DeclarativeMapper; problems: Problem[] } {
@@ -55,12 +39,12 @@ export class DeclarativeMapper implements Mapper {
         continue;
       }
       if (typeof value === 'number' || typeof value === 'boolean') {
-        fields.push({ target, path, source: JSON.stringify(value), evaluate: () => value, reads: new Set() });
+        fields.push({ target, path, source: JSON.stringify(value), evaluate: () => value });
         continue;
       }
       if (value !== null && typeof value === 'object' && 'value' in value) {
         const literal = (value as { value: unknown }).value;
-        fields.push({ target, path, source: JSON.stringify(literal), evaluate: () => literal, reads: new Set() });
+        fields.push({ target, path, source: JSON.stringify(literal), evaluate: () => literal });
         continue;
       }
       if (typeof value !== 'string') {
@@ -75,7 +59,7 @@ export class DeclarativeMapper implements Mapper {
       }
       try {
         const expr = jsonata(value);
-        fields.push({ target, path, source: value, evaluate: compileExpression(expr), reads: readFields(expr.ast()) });
+        fields.push({ target, path, source: value, evaluate: (data) => expr.evaluate(data) });
       } catch (e) {
         const err = e as { message?: string; position?: number; token?: string };
         problems.push({
@@ -95,31 +79,13 @@ export class DeclarativeMapper implements Mapper {
     return this.fields.map((f) => f.target);
   }
 
-  /** The payload; synchronously unless an expression needed JSONata's own (asynchronous) evaluator. */
-  map(record: SourceRecord): TargetPayload | Promise<TargetPayload> {
+  /** The payload: each expression evaluated by JSONata, in the mapping's order. */
+  async map(record: SourceRecord): Promise<TargetPayload> {
     const out: TargetPayload = {};
-    for (let i = 0; i < this.fields.length; i++) {
-      const f = this.fields[i]!;
+    for (const f of this.fields) {
       let result: unknown;
       try {
-        result = f.evaluate(record.data);
-      } catch (e) {
-        throw mappingError(f, record, e);
-      }
-      if (result instanceof Promise) return this.mapRest(record, out, i, result);
-      place(out, f, result, record);
-    }
-    return out;
-  }
-
-  /** The rest of `map` from field `i` on, whose value is still to come. */
-  private async mapRest(record: SourceRecord, out: TargetPayload, i: number, pending: Promise<unknown>): Promise<TargetPayload> {
-    for (let k = i; k < this.fields.length; k++) {
-      const f = this.fields[k]!;
-      let result: unknown;
-      try {
-        result = k === i ? await pending : f.evaluate(record.data);
-        if (result instanceof Promise) result = await result;
+        result = await f.evaluate(record.data);
       } catch (e) {
         throw mappingError(f, record, e);
       }
@@ -168,22 +134,4 @@ function setPath(target: Record<string, unknown>, path: string[], value: unknown
     }
   }
   cur[path[path.length - 1]!] = value;
-}
-
-/**
- * Compiles an expression: evaluated by the synchronous evaluator (sync-jsonata.ts) where it covers the
- * expression, by JSONata otherwise, and by JSONata for any record the synchronous evaluator gives up on.
- */
-function compileExpression(expr: jsonata.Expression): (data: Record<string, unknown>) => unknown {
-  const slow = (data: Record<string, unknown>) => expr.evaluate(data);
-  const fast = compileSync(expr.ast());
-  if (!fast) return slow;
-  return (data) => {
-    try {
-      return fast(data);
-    } catch (e) {
-      if (e instanceof Bail) return slow(data);
-      throw e;
-    }
-  };
 }

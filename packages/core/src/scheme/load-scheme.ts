@@ -5,7 +5,7 @@ import type { ConnectorPlugin } from '../contracts/connector-plugin.js';
 import { SchemeError, type Problem } from '../errors/errors.js';
 import { redact } from '../http/redact.js';
 import type { Limits } from '../executor/limiter.js';
-import { compileQuickCheck, compileSchema, describe, pointerEscape, problemsFromAjv, valueAt } from '../manifest/ajv.js';
+import { compileSchema, describe, pointerEscape, problemsFromAjv, valueAt } from '../manifest/ajv.js';
 import { secretFields } from '../manifest/load-manifest.js';
 import type { ConnectorManifest, OperationManifest, StreamManifest } from '../manifest/manifest-types.js';
 import { DeclarativeMapper, type MappingSpec } from '../mapping/declarative.mapper.js';
@@ -252,12 +252,9 @@ export async function loadScheme(file: string, options: LoadSchemeOptions): Prom
     }
   });
 
-  // The usual payload passes the quick check; the full validator (compiled when first needed: for a
-  // 60-field input that is tens of milliseconds) decides the rest and says why.
-  const quick = compileQuickCheck(operation.input as Record<string, unknown>);
+  // compiled when first needed: for a 60-field input that is tens of milliseconds
   let validateInput: ReturnType<typeof compileSchema> | undefined;
   const checkPayload = (payload: unknown): Problem[] => {
-    if (quick?.(payload)) return [];
     validateInput ??= compileSchema(operation.input);
     return validateInput(payload) ? [] : problemsFromAjv(validateInput.errors, `${targetPlugin.manifest.id} ${operation.id} payload`, payload);
   };
