@@ -23,7 +23,7 @@ export {
   type OkkiCompanyPage,
   type OkkiConnectionConfig,
 } from './transport/okki-client.js';
-export { normalizeCompany, toId, toIdList, toTelPair } from './transport/normalize.js';
+export { normalizeCompany, toId, toIdList, toTelPair } from './streams/company.normalize.js';
 export { formatChinaDate, formatChinaTime, parseChinaTime } from './transport/china-time.js';
 
 export default plugin;

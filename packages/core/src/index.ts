@@ -14,6 +14,7 @@ export * from './scheme/load-scheme.js';
 export * from './scheme/resolve-env.js';
 export { schemeSchema } from './scheme/scheme.schema.js';
 export * from './mapping/declarative.mapper.js';
+export * from './reading/paged-detail.reader.js';
 export * from './executor/limiter.js';
 export * from './executor/retry.js';
 export * from './executor/fingerprint.js';

@@ -1,15 +1,16 @@
-import { setMaxListeners } from 'node:events';
 import { inject, injectable } from 'tsyringe';
 import {
   ConnectionToken,
   SchemeError,
+  readPagedDetail,
+  type ListPage,
   type ConnectionContext,
   type ReadContext,
   type Source,
   type SourceRecord,
 } from '@qiao/core';
 import { formatChinaTime, parseChinaTime } from '../transport/china-time.js';
-import { normalizeCompanyInPlace, toId } from '../transport/normalize.js';
+import { normalizeCompanyInPlace, toId } from './company.normalize.js';
 import { OKKI_LABEL, OkkiClient, OkkiClientToken, type OkkiCompanyListQuery } from '../transport/okki-client.js';
 
 /** Manifest id of the stream. */
@@ -53,9 +54,9 @@ export function incrementalWindow(cursor: string, lookbackMs: number, now: numbe
  * row with `GET /v1/company/info` (detail wins), and yields normalised records keyed by `company_id`
  * with `update_time` as cursor.
  *
- * Paging stops at an empty or short page, or once `start_index * pageSize >= totalItem`. Details run
- * in parallel (at most the limiter's concurrency) and are yielded in list order; at most one page
- * and the next page's list call are held at a time.
+ * Paging stops at an empty or short page, or once `start_index * pageSize >= totalItem`. Paging and the
+ * detail calls are core's {@link readPagedDetail}: details run in parallel (at most the limiter's
+ * concurrency) and are yielded in list order.
  */
 @injectable()
 export class CompanyStream implements Source {
@@ -65,174 +66,83 @@ export class CompanyStream implements Source {
   ) {}
 
   async *read(ctx: ReadContext): AsyncGenerator<SourceRecord> {
-    // One signal per read: every request waiting in the limiter listens to it, which can be more
-    // than Node's default of 10 listeners, and stopping the read early cancels what is still in flight.
-    const inner = new AbortController();
-    const forward = (): void => inner.abort(ctx.signal.reason);
-    if (ctx.signal.aborted) forward();
-    else ctx.signal.addEventListener('abort', forward, { once: true });
-    setMaxListeners(8 + 4 * Math.max(1, this.connection.limiter.limits.concurrency), inner.signal);
-    try {
-      yield* this.pages({ ...ctx, signal: inner.signal });
-    } finally {
-      ctx.signal.removeEventListener('abort', forward);
-      inner.abort();
+    // checked before the first request: a bad param or cursor is the scheme's problem, not OKKI's
+    const query = listQuery(ctx);
+    const items = readPagedDetail<Record<string, unknown>, Record<string, unknown>>({
+      fetchPage: this.pager(query, ctx),
+      firstPage: query.start_index,
+      keyOf: companyKey,
+      fetchDetail: ctx.detail ? (row, signal) => this.client.companyInfo(companyKey(row)!, signal) : undefined,
+      window: Math.max(1, this.connection.limiter.limits.concurrency),
+      signal: ctx.signal,
+      limit: ctx.limit,
+      onTotal: ctx.onTotal,
+      onMissingKey: (row) => ctx.logger.warn(`${OKKI_LABEL} company/list: row without company_id left out`, { name: row.name }),
+    });
+    for await (const item of items) {
+      if (item.gone) {
+        const base = toRecord(item.row, item.key);
+        yield {
+          ...base,
+          skip: {
+            reason: DETAIL_NOT_FOUND,
+            message: `company ${base.key} was listed but its detail answered 404: deleted in OKKI between list and detail`,
+          },
+        };
+      } else {
+        // Object.assign, not a spread: spreading one wide object over another of the same keys takes V8
+        // ~20× longer (measured: 85 µs against 4 µs for an OKKI company)
+        yield toRecord(item.detail ? Object.assign({}, item.row, item.detail) : item.row, item.key);
+      }
     }
   }
 
-  private async *pages(ctx: ReadContext): AsyncGenerator<SourceRecord> {
-    const { signal, limit } = ctx;
-    const query = listQuery(ctx);
+  /**
+   * Lists one page of companies: OKKI's envelope, its update-time window and its page size (the server
+   * clamps the count asked for; the first page tells the size it serves).
+   */
+  private pager(query: ListQuery, ctx: ReadContext): (page: number, signal: AbortSignal) => Promise<ListPage<Record<string, unknown>>> {
     const requested = query.count;
-    let page = query.start_index;
-    /** Rows per page as the server serves them (it clamps what we ask for). */
     let pageSize = requested;
-    let yielded = 0;
-    let totalKnown = false;
-    const details = ctx.detail
-      ? new DetailWindow(Math.max(1, this.connection.limiter.limits.concurrency), (row) => this.withDetail(row, ctx), signal)
-      : undefined;
-    /** Pages whose rows went into the detail window as soon as they arrived. */
-    const early = new WeakSet<object>();
-
-    let pending = this.client.listCompanies({ ...query, start_index: page }, signal);
-    for (;;) {
-      signal.throwIfAborted();
-      const res = await pending;
+    let first = true;
+    return async (page, signal) => {
+      const res = await this.client.listCompanies({ ...query, start_index: page }, signal);
       const rows = res.list;
-      if (!totalKnown) {
-        totalKnown = true;
+      let total: number | undefined;
+      if (first) {
+        first = false;
         if (rows.length > 0 && rows.length < requested && page * rows.length < res.totalItem) {
           pageSize = rows.length;
           ctx.logger.debug(`${OKKI_LABEL} company/list: asked for ${requested} per page, served ${pageSize}`);
         }
-        const remaining = Math.max(0, res.totalItem - (page - 1) * pageSize);
-        ctx.onTotal?.(limit !== undefined ? Math.min(limit, remaining) : remaining);
+        total = Math.max(0, res.totalItem - (page - 1) * pageSize);
       }
-      const last = rows.length === 0 || rows.length < pageSize || page * pageSize >= res.totalItem;
-      const wanted = limit === undefined ? rows.length : Math.min(rows.length, limit - yielded);
-      const more = !last && (limit === undefined || yielded + wanted < limit);
-      const pageRows = rows.slice(0, wanted);
-      if (details && !early.has(res)) details.add(pageRows);
-      if (more) {
-        page++;
-        const next = this.client.listCompanies({ ...query, start_index: page }, signal);
-        pending = next;
-        // Settled later by the loop; a failure while this page is still being yielded must not be unhandled.
-        next.catch(() => undefined);
-        if (details && limit === undefined) {
-          // The next page's details start in the slots this page's last details free, rather than
-          // after the window has drained (every row of a page is wanted when there is no limit).
-          next.then(
-            (r) => {
-              if (signal.aborted) return;
-              early.add(r);
-              details.add(r.list);
-            },
-            () => undefined,
-          );
-        }
-      }
-      for (let i = 0; i < pageRows.length; i++) {
-        signal.throwIfAborted();
-        const record = details ? await details.take() : toRecord(pageRows[i] as Record<string, unknown>, ctx);
-        signal.throwIfAborted();
-        if (record) {
-          yield record;
-          yielded++;
-        }
-      }
-      if (!more) return;
-    }
+      return { rows, total, last: rows.length === 0 || rows.length < pageSize || page * pageSize >= res.totalItem };
+    };
   }
+}
 
-  private async withDetail(row: Record<string, unknown>, ctx: ReadContext): Promise<SourceRecord | undefined> {
-    // the key straight from the row: the whole row is normalised once, with its detail
-    const key = toId(row.company_id);
-    if (typeof key !== 'string' || key === '') return toRecord(row, ctx); // left out, with a warning
-    const detail = await this.client.companyInfo(key, ctx.signal);
-    if (detail === undefined) {
-      const base = toRecord(row, ctx)!;
-      return {
-        ...base,
-        skip: {
-          reason: DETAIL_NOT_FOUND,
-          message: `company ${base.key} was listed but its detail answered 404: deleted in OKKI between list and detail`,
-        },
-      };
-    }
-    // Object.assign, not a spread: spreading one wide object over another of the same keys takes V8
-    // ~20× longer (measured: 85 µs against 4 µs for an OKKI company)
-    return toRecord(Object.assign({}, row, detail), ctx);
-  }
+/** A listed row's `company_id` as a string (OKKI sends numbers and digit strings). */
+function companyKey(row: Record<string, unknown>): string | undefined {
+  const key = toId(row.company_id);
+  return typeof key === 'string' ? key : undefined;
 }
 
 /**
- * Details of listed rows, fetched through one sliding window that spans pages; records come out in
- * list order. A slot is refilled as soon as any detail settles, not only when the oldest one is taken:
- * a detail waiting out a retry's backoff must not hold the other slots idle (head-of-line blocking).
- * Finished details wait here (at most about a page) until their turn comes.
+ * A record from a row (or a row merged with its detail): normalised in place (rows and details are
+ * parsed for this record alone).
  */
-class DetailWindow {
-  private readonly queue: { row: Record<string, unknown>; result?: Promise<SourceRecord | undefined> }[] = [];
-  /** Entries at the head of `queue` whose detail has been asked for. */
-  private started = 0;
-  private running = 0;
-
-  constructor(
-    private readonly size: number,
-    private readonly fetch: (row: Record<string, unknown>) => Promise<SourceRecord | undefined>,
-    private readonly signal: AbortSignal,
-  ) {}
-
-  add(rows: Record<string, unknown>[]): void {
-    for (const row of rows) this.queue.push({ row });
-    this.fill();
-  }
-
-  /** The next record in list order (its detail asked for now if the window had not reached it). */
-  take(): Promise<SourceRecord | undefined> {
-    const entry = this.queue.shift();
-    if (!entry) throw new Error('DetailWindow.take: no row left');
-    if (entry.result) this.started--;
-    else this.start(entry);
-    return entry.result!;
-  }
-
-  private fill(): void {
-    while (this.started < this.queue.length && this.running < this.size && !this.signal.aborted) this.start(this.queue[this.started++]!);
-  }
-
-  private start(entry: { row: Record<string, unknown>; result?: Promise<SourceRecord | undefined> }): void {
-    this.running++;
-    const p = this.fetch(entry.row);
-    // Registered before anyone awaits `p`, so the slot is refilled before the record is taken; it also
-    // keeps a failure of a detail not yet taken from being unhandled.
-    p.then(this.settled, this.settled);
-    entry.result = p;
-  }
-
-  private readonly settled = (): void => {
-    this.running--;
-    this.fill();
-  };
-}
-
-function toRecord(raw: Record<string, unknown>, ctx: ReadContext): SourceRecord | undefined {
-  // rows and details are parsed for this record alone: normalised where they are, not copied
+function toRecord(raw: Record<string, unknown>, key: string): SourceRecord {
   const data = normalizeCompanyInPlace(raw);
-  const key = toId(data.company_id);
-  if (typeof key !== 'string' || key === '') {
-    ctx.logger.warn(`${OKKI_LABEL} company/list: row without company_id left out`, { name: data.name });
-    return undefined;
-  }
   const record: SourceRecord = { stream: COMPANY_STREAM, key, data };
   if (typeof data.update_time === 'string') record.cursor = data.update_time;
   return record;
 }
 
 /** The list query from the stream params (numbers or digit strings) and the incremental cursor. */
-function listQuery(ctx: ReadContext): OkkiCompanyListQuery & { start_index: number; count: number } {
+type ListQuery = OkkiCompanyListQuery & { start_index: number; count: number };
+
+function listQuery(ctx: ReadContext): ListQuery {
   const p = ctx.params;
   const int = (name: string, fallback: number): number => {
     const v = p[name];
@@ -250,7 +160,7 @@ function listQuery(ctx: ReadContext): OkkiCompanyListQuery & { start_index: numb
     const v = p[name];
     return v === undefined || v === null || v === '' ? undefined : String(v);
   };
-  const query: OkkiCompanyListQuery & { start_index: number; count: number } = {
+  const query: ListQuery = {
     start_index: int('start_index', 1),
     count: int('count', 20),
     removed: opt('removed'),
