@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// `npm test`: builds and type-checks every package (nx, cached), runs every vitest project, then prints
-// one closing line "N passed, N failed, N skipped" that any CI can read.
+// `npm test`: checks that no package's src has an import cycle (scripts/check-cycles.mjs), builds and
+// type-checks every package (nx, cached), runs every vitest project, then prints one closing line
+// "N passed, N failed, N skipped" that any CI can read.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,6 +9,12 @@ import { join } from 'node:path';
 const root = new URL('..', import.meta.url).pathname;
 const env = { ...process.env, NX_NO_CLOUD: 'true', NX_DAEMON: 'false', OCLIF_SKIP_NEW_VERSION_CHECK: 'true' };
 const run = (cmd, args) => spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env }).status ?? 1;
+
+if (run(process.execPath, ['scripts/check-cycles.mjs']) !== 0) {
+  console.log('0 passed, 1 failed');
+  console.error('import cycle check failed (see above)');
+  process.exit(1);
+}
 
 if (
   run('npx', ['--no-install', 'nx', 'run-many', '-t', 'build', 'typecheck', '--outputStyle=static']) !== 0 ||

@@ -46,7 +46,7 @@ describe('runScheme', () => {
     const target = memoryTargetStore(storeName);
     expect(target.records.size).toBe(300);
     expect([...target.inserts.values()].every((c) => c === 1)).toBe(true);
-    expect(store.getCursor(loaded.scheme.id, 'records')).toBe('2026-01-01T00:05:00.000Z');
+    expect(await store.getCursor(loaded.scheme.id, 'records')).toBe('2026-01-01T00:05:00.000Z');
 
     const second = await runLoadedScheme(loaded, store);
     expect(second.counts).toEqual({ read: 0, inserted: 0, updated: 0, skipped: 0, failed: 0 });
@@ -54,7 +54,7 @@ describe('runScheme', () => {
     // --full re-reads everything and skips what did not change
     const full = await runLoadedScheme(loaded, store, { full: true });
     expect(full.counts).toEqual({ read: 300, inserted: 0, updated: 0, skipped: 300, failed: 0 });
-    expect(store.runs(loaded.scheme.id)).toHaveLength(3);
+    expect(await store.runs(loaded.scheme.id)).toHaveLength(3);
   });
 
   it('writes changed records as updates', async () => {
@@ -74,9 +74,9 @@ describe('runScheme', () => {
     expect(report.status).toBe('partial');
     expect(report.counts).toMatchObject({ inserted: 36, failed: 4 });
     expect(report.errors).toEqual([expect.objectContaining({ code: 'memory.poison', count: 4 })]);
-    expect(store.counts(loaded.scheme.id).dead).toBe(4);
+    expect((await store.counts(loaded.scheme.id)).dead).toBe(4);
 
-    expect(store.requeueDead(loaded.scheme.id)).toBe(4);
+    expect(await store.requeueDead(loaded.scheme.id)).toBe(4);
     loaded.target.connection.acceptPoison = true;
     const retry = await runLoadedScheme(loaded, store, { drainOnly: true });
     expect(retry).toMatchObject({ status: 'succeeded', counts: { inserted: 4, failed: 0 } });
@@ -99,7 +99,7 @@ describe('runScheme', () => {
     const store = new SqliteStateStore(tempDir());
     const report = await runLoadedScheme({ ...loaded, mapper }, store);
     expect(report.counts).toMatchObject({ inserted: 3, failed: 3 });
-    const dead = store.list(loaded.scheme.id, { status: 'dead' });
+    const dead = await store.list(loaded.scheme.id, { status: 'dead' });
     expect(dead.map((d) => d.source).sort((a, b) => String(a?.id).localeCompare(String(b?.id)))).toEqual(
       [4, 5, 6].map((i) => memoryRecord(i).data),
     );
@@ -120,8 +120,8 @@ describe('runScheme', () => {
     const failed = await runLoadedScheme(loaded, store, { wired: { ...wired, target: flaky }, concurrency: 1 });
     expect(failed.status).toBe('failed');
     expect(failed.fatal?.code).toBe('memory.network');
-    expect(store.getCursor(loaded.scheme.id, 'records')).toBeUndefined();
-    expect(store.counts(loaded.scheme.id).pending).toBeGreaterThan(0);
+    expect(await store.getCursor(loaded.scheme.id, 'records')).toBeUndefined();
+    expect((await store.counts(loaded.scheme.id)).pending).toBeGreaterThan(0);
 
     const resumed = await runLoadedScheme(loaded, store);
     expect(resumed.status).toBe('succeeded');
@@ -129,7 +129,7 @@ describe('runScheme', () => {
     const target = memoryTargetStore(storeName);
     expect(target.records.size).toBe(100);
     expect([...target.inserts.values()].every((c) => c === 1)).toBe(true);
-    expect(store.getCursor(loaded.scheme.id, 'records')).toBe('2026-01-01T00:01:40.000Z');
+    expect(await store.getCursor(loaded.scheme.id, 'records')).toBe('2026-01-01T00:01:40.000Z');
   });
 
   it("warms the target up once per run while reading, and a failed warm-up does not fail the run", async () => {

@@ -95,60 +95,126 @@ export interface RunReport {
   resumed?: number;
 }
 
+/** A scheme's run lock, held for the length of a run. */
 export interface RunLock {
-  release(): void;
+  /** Lets the next run of the scheme start. Safe to call more than once; never rejects. */
+  release(): Promise<void>;
+}
+
+/** Options of {@link StateStore.lock}. */
+export interface LockOptions {
+  /**
+   * Wait for the run that holds the lock to finish instead of failing at once.
+   * @default false
+   */
+  wait?: boolean;
+  /**
+   * With `wait`: give up (and fail as without it) after this many milliseconds.
+   * @default undefined (wait as long as it takes)
+   */
+  timeoutMs?: number;
+  /** With `wait`: stop waiting when this signal aborts (the promise rejects with its reason). */
+  signal?: AbortSignal;
+}
+
+/** Options of {@link StateAdmin.list}. */
+export interface ListOptions {
+  /** Only items of this status. @default every status */
+  status?: QueueStatus;
+  /** @default 100 */
+  limit?: number;
+  /** @default 0 */
+  offset?: number;
 }
 
 /**
- * Durable state of schemes, separated by scheme id: write queue, cursors, id map (source key → target id)
- * with the fingerprint of what was last delivered, run history and dead letters (queue items with status
- * `dead`). Never holds credentials. Default implementation: SQLite under the state directory.
+ * What a run needs of the durable state of a scheme: its run lock, the cursor of its stream, the id map
+ * (source key → target id, with the fingerprint of what was last delivered), the write queue and the
+ * run history it appends to. Schemes are separated by id. Never holds credentials.
+ *
+ * Every method answers asynchronously, so a store may live on a server (one on PostgreSQL is planned);
+ * the default, {@link SqliteStateStore}, is a SQLite database in the state directory. A store answers
+ * the calls of one run in the order they are made.
+ *
+ * What makes a run exactly-once across a crash (SIGKILL, power cut) is in the contract:
+ * - an item is durable (`enqueue`) before its write starts (`claim` marks it in flight, durably);
+ * - `complete` records the delivery (fingerprint, target id) and takes the item off the queue in one step;
+ * - `recoverInFlight`, called under the lock before anything else, puts what a dead process held in
+ *   flight back to pending, flagged maybe-written, so the target is asked before the write is repeated;
+ * - one key is never in flight twice: content read again during a write waits for that write to end.
+ *
+ * Operator commands (`qiao queue`, `runs`, `overview`, `serve`) use {@link StateAdmin}.
  */
 export interface StateStore {
-  /** Takes the scheme's run lock; throws (or waits, with `wait`) when another process holds it. */
-  lock(scheme: string, options?: { wait?: boolean; timeoutMs?: number; signal?: AbortSignal }): Promise<RunLock>;
-
-  getCursor(scheme: string, stream: string): string | undefined;
-  setCursor(scheme: string, stream: string, value: string): void;
-
-  /** What was last delivered for these keys. */
-  delivered(scheme: string, keys: string[]): Map<string, Delivered>;
   /**
-   * Adds items in one transaction. An item replaces the queued item of the same key; one in flight
-   * keeps its status and is written again, with the new payload, once the current write completes.
+   * Takes the scheme's run lock. Rejects with an `InputError` (reason `scheme.locked`) when another
+   * process holds it, unless `wait` is set, then resolves once it is free. A lock whose holder died
+   * (same host, process gone) is taken over.
    */
-  enqueue(scheme: string, runId: string, items: EnqueueItem[]): void;
+  lock(scheme: string, options?: LockOptions): Promise<RunLock>;
+
+  /** The cursor a stream of the scheme reached in its last complete run; `undefined` before the first. */
+  getCursor(scheme: string, stream: string): Promise<string | undefined>;
+  /** Moves the stream's cursor; called only once everything read up to it is delivered. */
+  setCursor(scheme: string, stream: string, value: string): Promise<void>;
+
+  /** What was last delivered for these keys (keys never delivered are absent from the map). */
+  delivered(scheme: string, keys: string[]): Promise<Map<string, Delivered>>;
   /**
-   * The write path of a run: adds items as `enqueue` does, durably, and claims at once (in flight,
-   * attempts 1) those this process's writers can take straight away, saving a claim per item. Returns,
-   * per item, the claimed item, or `undefined` when it went to the queue to be claimed later: a dead
-   * letter, or a key that already has a queued item (which it replaces; one in flight is written again
-   * with the new content once the current write ends). Items a process dies holding are found by
-   * `recoverInFlight` like any other write left in flight.
+   * Adds items to the queue, durably, in one transaction: pending, or dead letters for items with
+   * `dead`. An item replaces the queued item of the same key (a dead letter included); one in flight
+   * keeps its status and is written again, with the new content, once the current write completes.
    */
-  enqueueClaimed(scheme: string, runId: string, items: EnqueueItem[]): (QueueItem | undefined)[];
-  /** Marks up to `limit` pending items in flight (attempts + 1) and returns them, oldest first. */
-  claim(scheme: string, limit: number): QueueItem[];
-  /** Marks written items done and records their target id and fingerprint, in one transaction. */
-  complete(scheme: string, completions: Completion[]): void;
-  fail(scheme: string, failures: Failure[]): void;
-  /** Puts items left in flight (by a process that died) back to pending, flagged maybe-written. */
-  recoverInFlight(scheme: string): number;
+  enqueue(scheme: string, runId: string, items: EnqueueItem[]): Promise<void>;
+  /**
+   * Marks up to `limit` pending items in flight (attempts + 1) and returns them, oldest first, each
+   * with `knownId`: the target id its key was last delivered under (or `null`).
+   */
+  claim(scheme: string, limit: number): Promise<QueueItem[]>;
+  /**
+   * Records the deliveries (fingerprint, and target id when given; a missing one keeps the known id)
+   * and takes the items off the queue, in one transaction. An item whose key was read again while in
+   * flight (its queued fingerprint differs) goes back to pending, to be written with the new content.
+   */
+  complete(scheme: string, completions: Completion[]): Promise<void>;
+  /** Settles failed writes: dead letters, or back to pending for a later attempt or run (flagged maybe-written when asked). */
+  fail(scheme: string, failures: Failure[]): Promise<void>;
+  /**
+   * Puts items left in flight by a process that died back to pending, flagged maybe-written, and
+   * returns how many. Call it holding the scheme's lock, before claiming.
+   */
+  recoverInFlight(scheme: string): Promise<number>;
+  /** Items per status; `done` counts the keys delivered. */
+  counts(scheme: string): Promise<Record<QueueStatus, number>>;
 
-  counts(scheme: string): Record<QueueStatus, number>;
-  list(scheme: string, options?: { status?: QueueStatus; limit?: number; offset?: number }): QueueItem[];
-  /** Dead letters back to pending (重新排队): all, or the given ids. Returns how many. */
-  requeueDead(scheme: string, ids?: number[]): number;
-  /** Dead letters grouped by error code. */
-  deadGroups(scheme: string): ErrorGroup[];
+  /** Adds a run (status `running`) to the scheme's history. */
+  startRun(scheme: string, report: RunReport): Promise<void>;
+  /** Replaces the run's report with its final one. */
+  finishRun(scheme: string, report: RunReport): Promise<void>;
 
-  startRun(scheme: string, report: RunReport): void;
-  finishRun(scheme: string, report: RunReport): void;
-  runs(scheme: string, limit?: number): RunReport[];
-  /** Scheme ids that have any state. */
-  schemes(): string[];
+  /** Releases the store's resources (connections, file handles). The store is not used after. */
+  close(): Promise<void>;
+}
 
-  close(): void;
+/**
+ * What operators do with the state of schemes (`qiao queue`, `qiao runs`, `qiao overview`, `qiao serve`):
+ * look at the queue, the dead letters and the run history, and re-queue dead letters. It may be used
+ * while a run of the scheme goes on in another process; what it reads is a consistent snapshot.
+ */
+export interface StateAdmin extends Pick<StateStore, 'getCursor' | 'counts' | 'close'> {
+  /** Queue items (in flight, pending, dead), oldest first. */
+  list(scheme: string, options?: ListOptions): Promise<QueueItem[]>;
+  /** Dead letters back to pending (重新排队), attempts reset: all, or the given ids. Returns how many. */
+  requeueDead(scheme: string, ids?: number[]): Promise<number>;
+  /** Dead letters grouped by error code, largest group first. */
+  deadGroups(scheme: string): Promise<ErrorGroup[]>;
+  /**
+   * The scheme's latest runs, newest first.
+   * @param limit @default 20
+   */
+  runs(scheme: string, limit?: number): Promise<RunReport[]>;
+  /** Ids of the schemes that have any state, sorted. */
+  schemes(): Promise<string[]>;
 }
 
 export const StateStoreToken: InjectionToken<StateStore> = Symbol.for('qiao.StateStore');

@@ -2,7 +2,8 @@
  * The closed set of errors qiao raises. Each has a stable `code` (scripts and the run report rely on it),
  * keeps the original `cause`, and carries a `hint` that tells the user what to do.
  *
- * - {@link SchemeError}: a scheme file, flag or input is invalid (exit 2).
+ * - {@link InputError}: a scheme file, flag, state directory or other input is invalid (exit 2);
+ *   `SchemeError` is its former name, kept as an alias.
  * - {@link ConnectorAuthError}: a system refused the credentials (exit 3).
  * - {@link RetryableError}: a transient failure (network, timeout, 5xx, rate limit, expired token).
  * - {@link RecordError}: one record was rejected; it becomes a dead letter and the run goes on.
@@ -61,7 +62,16 @@ export function formatProblem(p: Problem): string {
   return s;
 }
 
-export class SchemeError extends QiaoError {
+/**
+ * Bad input: a scheme file, a flag, a state directory, a second run of a locked scheme. Lists every
+ * problem found, each naming the file, the JSON pointer, what was expected and what to do. The CLI
+ * exits with {@link ExitCode.invalidInput} (2) on it.
+ *
+ * @example
+ * throw new InputError([{ file: 'sync.yaml', pointer: '/source/stream', expected: 'a stream of connector okki (company)', found: '"compnay"', hint: 'did you mean company?' }]);
+ */
+export class InputError extends QiaoError {
+  /** Kept as `QIAO_SCHEME` (its value before the rename): scripts and run reports match on it. */
   readonly code = 'QIAO_SCHEME' as const;
   readonly problems: Problem[];
 
@@ -73,6 +83,15 @@ export class SchemeError extends QiaoError {
     this.problems = list;
   }
 }
+
+/**
+ * The former name of {@link InputError}, kept so existing imports (`instanceof SchemeError`, `new
+ * SchemeError(…)`, the type) keep working.
+ * @deprecated use {@link InputError}
+ */
+export const SchemeError = InputError;
+/** @deprecated use {@link InputError} */
+export type SchemeError = InputError;
 
 export class ConnectorAuthError extends QiaoError {
   readonly code = 'QIAO_AUTH' as const;

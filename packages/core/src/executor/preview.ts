@@ -30,7 +30,7 @@ export async function previewScheme(
   const limit = options.limit;
   const controller = new AbortController();
   options.signal?.addEventListener('abort', () => controller.abort(), { once: true });
-  const cursor = loaded.source.incremental ? options.store?.getCursor(loaded.scheme.id, loaded.source.stream.id) : undefined;
+  const cursor = loaded.source.incremental ? await options.store?.getCursor(loaded.scheme.id, loaded.source.stream.id) : undefined;
   const keep = (row: PreviewRow) => {
     options.onRow?.(row);
     if (limit !== undefined) rows.push(row);
@@ -59,7 +59,7 @@ export async function previewScheme(
         const problems = loaded.checkPayload(payload).map(formatProblem);
         const unchanged =
           problems.length === 0 &&
-          options.store?.delivered(loaded.scheme.id, [rec.key]).get(rec.key)?.fingerprint === fingerprint(payload);
+          (await options.store?.delivered(loaded.scheme.id, [rec.key]))?.get(rec.key)?.fingerprint === fingerprint(payload);
         keep({ key: rec.key, source: rec.data, payload, action: problems.length ? 'invalid' : unchanged ? 'unchanged' : 'write', problems });
       }
     }

@@ -144,18 +144,18 @@ export async function runScheme(o: RunSchemeOptions): Promise<RunReport> {
   };
 
   try {
-    store.startRun(scheme, report);
-    const recovered = store.recoverInFlight(scheme);
+    await store.startRun(scheme, report);
+    const recovered = await store.recoverInFlight(scheme);
     if (recovered) logger.info(`${recovered} writes were in flight when an earlier run stopped; they are checked against the target before any retry`);
 
     // ---- writers -------------------------------------------------------------------------------
     const completions: Completion[] = [];
     const failures: Failure[] = [];
     let lastFlush = Date.now();
-    const flush = () => {
+    const flush = async () => {
       lastFlush = Date.now();
-      if (completions.length) store.complete(scheme, completions.splice(0));
-      if (failures.length) store.fail(scheme, failures.splice(0));
+      if (completions.length) await store.complete(scheme, completions.splice(0));
+      if (failures.length) await store.fail(scheme, failures.splice(0));
     };
     let readerDone = Boolean(o.drainOnly);
     let wake: (() => void) | undefined;
@@ -174,9 +174,9 @@ export async function runScheme(o: RunSchemeOptions): Promise<RunReport> {
 
     // Pending items this process knows of: claiming only then saves a write transaction per empty poll.
     let knownPending = 0;
-    const refill = (): QueueItem | undefined => {
+    const refill = async (): Promise<QueueItem | undefined> => {
       if (buffer.length === 0 && (knownPending > 0 || readerDone)) {
-        const claimed = store.claim(scheme, Math.max(concurrency * 8, 256));
+        const claimed = await store.claim(scheme, Math.max(concurrency * 8, 256));
         knownPending = Math.max(0, knownPending - claimed.length);
         buffer.push(...claimed);
       }
@@ -210,9 +210,9 @@ export async function runScheme(o: RunSchemeOptions): Promise<RunReport> {
         }
         payload = mapped.payload;
         item.fingerprint = mapped.fingerprint;
-        store.enqueue(scheme, report.runId, [{ key: item.key, payload, fingerprint: mapped.fingerprint, cursor: item.cursor ?? undefined }]);
+        await store.enqueue(scheme, report.runId, [{ key: item.key, payload, fingerprint: mapped.fingerprint, cursor: item.cursor ?? undefined }]);
       }
-      const knownId = item.knownId ?? (item.payload === null ? store.delivered(scheme, [item.key]).get(item.key)?.targetId : undefined) ?? undefined;
+      const knownId = item.knownId ?? (item.payload === null ? (await store.delivered(scheme, [item.key])).get(item.key)?.targetId : undefined) ?? undefined;
       try {
         const result = await o.target.write(payload, {
           key: item.key,
@@ -254,7 +254,7 @@ export async function runScheme(o: RunSchemeOptions): Promise<RunReport> {
     const worker = async () => {
       for (;;) {
         if (stop.signal.aborted) return;
-        const item = refill();
+        const item = await refill();
         if (!item) {
           if (readerDone) return;
           // Nothing left to write: let the reader go on whatever the count says.
@@ -270,7 +270,7 @@ export async function runScheme(o: RunSchemeOptions): Promise<RunReport> {
         } finally {
           finishItem();
           // In batches for speed, and at least twice a second so state and overview stay current.
-          if (completions.length + failures.length >= FLUSH_EVERY || Date.now() - lastFlush >= FLUSH_MAX_WAIT_MS) flush();
+          if (completions.length + failures.length >= FLUSH_EVERY || Date.now() - lastFlush >= FLUSH_MAX_WAIT_MS) await flush();
         }
       }
     };
@@ -321,7 +321,7 @@ export async function runScheme(o: RunSchemeOptions): Promise<RunReport> {
     }
 
     // Resume what earlier runs left pending before reading anything new.
-    const leftover = store.counts(scheme).pending;
+    const leftover = (await store.counts(scheme)).pending;
     if (leftover && !o.drainOnly) logger.info(`resuming ${leftover} queued writes from an earlier run`);
     report.resumed = leftover;
     outstanding += leftover;
@@ -333,7 +333,7 @@ export async function runScheme(o: RunSchemeOptions): Promise<RunReport> {
     let readComplete = false;
     if (!o.drainOnly) {
       phase = 'read';
-      const startCursor = o.incremental && !o.full ? store.getCursor(scheme, o.stream) : undefined;
+      const startCursor = o.incremental && !o.full ? await store.getCursor(scheme, o.stream) : undefined;
       maxCursor = startCursor;
       // A batch holds records already mapped: the source's record (an OKKI company is ~10 KB of heap)
       // can go at once, rather than live through the batch's wait and be copied by the GC.
@@ -342,7 +342,7 @@ export async function runScheme(o: RunSchemeOptions): Promise<RunReport> {
       let batchStarted = 0;
       const processBatch = async (mapped: Read[]) => {
         const items: EnqueueItem[] = [];
-        const delivered = store.delivered(
+        const delivered = await store.delivered(
           scheme,
           mapped.filter(({ m }) => 'fingerprint' in m).map(({ key }) => key),
         );
@@ -369,15 +369,9 @@ export async function runScheme(o: RunSchemeOptions): Promise<RunReport> {
           }
         }
         if (items.length) {
-          // Durable before any write starts; most items go straight to the writers, the rest wait in the queue.
-          const claimed = store.enqueueClaimed(scheme, report.runId, items);
-          for (let i = 0; i < items.length; i++) {
-            const c = claimed[i];
-            if (c) {
-              c.knownId = delivered.get(c.key)?.targetId ?? null;
-              buffer.push(c);
-            } else if (!items[i]!.dead) knownPending++;
-          }
+          // Durable before any write starts; the writers claim them from the queue.
+          await store.enqueue(scheme, report.runId, items);
+          for (const it of items) if (!it.dead) knownPending++;
         }
         notify();
         progress();
@@ -434,22 +428,22 @@ export async function runScheme(o: RunSchemeOptions): Promise<RunReport> {
     notify();
     for (;;) {
       while (workers.size) await Promise.race(workers);
-      flush();
+      await flush();
       // Items re-queued while in flight (read again with new content) are written once more.
-      if (stop.signal.aborted || store.counts(scheme).pending === 0) break;
+      if (stop.signal.aborted || (await store.counts(scheme)).pending === 0) break;
       startWorkers();
     }
     if (buffer.length) {
       // Claimed but never started (stopping): back to pending, untouched.
-      store.fail(scheme, buffer.splice(0).map((i) => ({ id: i.id, code: 'stopped', message: 'the run stopped before this write started', dead: false })));
+      await store.fail(scheme, buffer.splice(0).map((i) => ({ id: i.id, code: 'stopped', message: 'the run stopped before this write started', dead: false })));
     }
 
     // ---- checkpoint ---------------------------------------------------------------------------
-    const left = store.counts(scheme);
+    const left = await store.counts(scheme);
     if (readComplete && fatal === undefined && left.pending === 0 && left['in-flight'] === 0 && maxCursor !== undefined) {
-      store.setCursor(scheme, o.stream, maxCursor);
+      await store.setCursor(scheme, o.stream, maxCursor);
     }
-    report.cursor = store.getCursor(scheme, o.stream) ?? null;
+    report.cursor = (await store.getCursor(scheme, o.stream)) ?? null;
   } catch (e) {
     setFatal(e);
   } finally {
@@ -472,9 +466,9 @@ export async function runScheme(o: RunSchemeOptions): Promise<RunReport> {
       report.status = report.counts.failed > 0 ? 'partial' : 'succeeded';
     }
     try {
-      store.finishRun(scheme, report);
+      await store.finishRun(scheme, report);
     } finally {
-      lock.release();
+      await lock.release();
     }
     progress(true);
   }

@@ -1,8 +1,8 @@
-import { SchemeError } from '../errors/errors.js';
+import { InputError } from '../errors/errors.js';
 
 /** The error a second run of the same scheme gets. */
-export function lockHeldError(scheme: string, dir: string, holder: { pid: number; host: string; acquired_at: string }): SchemeError {
-  return new SchemeError([
+export function lockHeldError(scheme: string, dir: string, holder: { pid: number; host: string; acquired_at: string }): InputError {
+  return new InputError([
     {
       file: dir,
       pointer: '',

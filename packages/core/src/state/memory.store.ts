@@ -7,10 +7,11 @@ import type {
   QueueItem,
   QueueStatus,
   RunLock,
+  ListOptions,
   RunReport,
+  StateAdmin,
   StateStore,
 } from '../contracts/state-store.js';
-import { claimedItem } from './claimed-item.js';
 import { lockHeldError } from './lock-error.js';
 
 interface SchemeState {
@@ -27,11 +28,12 @@ interface SchemeState {
 }
 
 /**
- * A {@link StateStore} in memory, with the same semantics as the SQLite store, except that done items
- * are forgotten once delivered (their delivery — fingerprint and target id — is kept, and they are
- * counted). For tests and for measuring the engine without storage; nothing survives the process.
+ * A {@link StateStore} (and {@link StateAdmin}) in memory, with the same semantics as the SQLite store:
+ * done items are forgotten once delivered (their delivery — fingerprint and target id — is kept, and
+ * they are counted). For tests and for measuring the engine without storage; nothing survives the
+ * process, and its lock refuses a second run even in the same process.
  */
-export class MemoryStateStore implements StateStore {
+export class MemoryStateStore implements StateStore, StateAdmin {
   private readonly states = new Map<string, SchemeState>();
   private nextId = 1;
 
@@ -48,18 +50,18 @@ export class MemoryStateStore implements StateStore {
     const st = this.s(scheme);
     if (st.locked) throw lockHeldError(scheme, 'memory', { pid: process.pid, host: 'memory', acquired_at: '' });
     st.locked = true;
-    return { release: () => void (st.locked = false) };
+    return { release: async () => void (st.locked = false) };
   }
 
-  getCursor(scheme: string, stream: string): string | undefined {
+  async getCursor(scheme: string, stream: string): Promise<string | undefined> {
     return this.s(scheme).cursors.get(stream);
   }
 
-  setCursor(scheme: string, stream: string, value: string): void {
+  async setCursor(scheme: string, stream: string, value: string): Promise<void> {
     this.s(scheme).cursors.set(stream, value);
   }
 
-  delivered(scheme: string, keys: string[]): Map<string, Delivered> {
+  async delivered(scheme: string, keys: string[]): Promise<Map<string, Delivered>> {
     const st = this.s(scheme);
     const out = new Map<string, Delivered>();
     for (const k of keys) {
@@ -69,7 +71,7 @@ export class MemoryStateStore implements StateStore {
     return out;
   }
 
-  enqueue(scheme: string, runId: string, items: EnqueueItem[]): void {
+  async enqueue(scheme: string, runId: string, items: EnqueueItem[]): Promise<void> {
     const st = this.s(scheme);
     const now = new Date().toISOString();
     for (const it of items) {
@@ -97,21 +99,6 @@ export class MemoryStateStore implements StateStore {
     }
   }
 
-  enqueueClaimed(scheme: string, runId: string, items: EnqueueItem[]): (QueueItem | undefined)[] {
-    const st = this.s(scheme);
-    const now = new Date().toISOString();
-    return items.map((it) => {
-      if (it.dead || it.payload === null || st.queue.has(it.key)) {
-        this.enqueue(scheme, runId, [it]);
-        return undefined;
-      }
-      const item = claimedItem(this.nextId++, { ...it, payload: it.payload, cursor: it.cursor ?? null }, runId, now);
-      st.queue.set(it.key, item);
-      st.byId.set(item.id, item);
-      return { ...item };
-    });
-  }
-
   private setStatus(st: SchemeState, item: QueueItem, status: QueueStatus): void {
     item.status = status;
     if (status === 'pending') {
@@ -120,7 +107,7 @@ export class MemoryStateStore implements StateStore {
     } else st.pending.delete(item.id);
   }
 
-  claim(scheme: string, limit: number): QueueItem[] {
+  async claim(scheme: string, limit: number): Promise<QueueItem[]> {
     const st = this.s(scheme);
     const out: QueueItem[] = [];
     for (const id of st.pending) {
@@ -133,7 +120,7 @@ export class MemoryStateStore implements StateStore {
     return out;
   }
 
-  complete(scheme: string, completions: Completion[]): void {
+  async complete(scheme: string, completions: Completion[]): Promise<void> {
     const st = this.s(scheme);
     for (const c of completions) {
       const item = st.byId.get(c.id);
@@ -155,7 +142,7 @@ export class MemoryStateStore implements StateStore {
     }
   }
 
-  fail(scheme: string, failures: Failure[]): void {
+  async fail(scheme: string, failures: Failure[]): Promise<void> {
     const st = this.s(scheme);
     for (const f of failures) {
       const item = st.byId.get(f.id);
@@ -167,7 +154,7 @@ export class MemoryStateStore implements StateStore {
     }
   }
 
-  recoverInFlight(scheme: string): number {
+  async recoverInFlight(scheme: string): Promise<number> {
     let n = 0;
     const st = this.s(scheme);
     for (const item of st.byId.values()) {
@@ -180,20 +167,20 @@ export class MemoryStateStore implements StateStore {
     return n;
   }
 
-  counts(scheme: string): Record<QueueStatus, number> {
+  async counts(scheme: string): Promise<Record<QueueStatus, number>> {
     const st = this.s(scheme);
     const out: Record<QueueStatus, number> = { pending: 0, 'in-flight': 0, done: st.done, dead: 0 };
     for (const item of st.byId.values()) out[item.status]++;
     return out;
   }
 
-  list(scheme: string, options: { status?: QueueStatus; limit?: number; offset?: number } = {}): QueueItem[] {
+  async list(scheme: string, options: ListOptions = {}): Promise<QueueItem[]> {
     const all = [...this.s(scheme).byId.values()].filter((i) => !options.status || i.status === options.status);
     const offset = options.offset ?? 0;
     return all.slice(offset, offset + (options.limit ?? 100)).map((i) => ({ ...i }));
   }
 
-  requeueDead(scheme: string, ids?: number[]): number {
+  async requeueDead(scheme: string, ids?: number[]): Promise<number> {
     let n = 0;
     const st = this.s(scheme);
     for (const item of st.byId.values()) {
@@ -206,7 +193,7 @@ export class MemoryStateStore implements StateStore {
     return n;
   }
 
-  deadGroups(scheme: string): ErrorGroup[] {
+  async deadGroups(scheme: string): Promise<ErrorGroup[]> {
     const groups = new Map<string, ErrorGroup>();
     for (const item of this.s(scheme).byId.values()) {
       if (item.status !== 'dead') continue;
@@ -218,23 +205,23 @@ export class MemoryStateStore implements StateStore {
     return [...groups.values()].sort((a, b) => b.count - a.count);
   }
 
-  startRun(scheme: string, report: RunReport): void {
+  async startRun(scheme: string, report: RunReport): Promise<void> {
     this.s(scheme).runs.push(structuredClone(report));
   }
 
-  finishRun(scheme: string, report: RunReport): void {
+  async finishRun(scheme: string, report: RunReport): Promise<void> {
     const runs = this.s(scheme).runs;
     const i = runs.findIndex((r) => r.runId === report.runId);
     if (i >= 0) runs[i] = structuredClone(report);
   }
 
-  runs(scheme: string, limit = 20): RunReport[] {
+  async runs(scheme: string, limit = 20): Promise<RunReport[]> {
     return [...this.s(scheme).runs].reverse().slice(0, limit);
   }
 
-  schemes(): string[] {
+  async schemes(): Promise<string[]> {
     return [...this.states.keys()].sort();
   }
 
-  close(): void {}
+  async close(): Promise<void> {}
 }

@@ -68,7 +68,7 @@ export default class Demo extends QiaoCommand {
       say(`   … meanwhile in OKKI: ${flags.changes} customers changed, ${flags.additions} added\n`);
       const second = await run(`2. Second run: only what changed is read and written`);
 
-      const overview = schemeOverview(store, loaded.scheme.id, loaded.source.stream.id);
+      const overview = await schemeOverview(store, loaded.scheme.id, loaded.source.stream.id);
       const inBip = sims.yonbip.merchants().length;
       if (flags.json) {
         printJson({ stateDir, customersInYonbip: inBip, runs: [first, second], overview });
@@ -80,7 +80,7 @@ export default class Demo extends QiaoCommand {
       const ok = first.status === 'succeeded' && second.status === 'succeeded';
       this.exit(ok ? 0 : first.status === 'failed' || second.status === 'failed' ? 3 : 1);
     } finally {
-      store.close();
+      await store.close();
       await sims.stop();
     }
   }

@@ -31,7 +31,7 @@ export default class Preview extends QiaoCommand {
       const invalid = rows.filter((r) => r.action === 'invalid').length;
       out(`${rows.length} records read, ${rows.filter((r) => r.action === 'write').length} would be written, ${rows.filter((r) => r.action === 'unchanged').length} unchanged, ${invalid} invalid; nothing was written.`);
     } finally {
-      store?.close();
+      await store?.close();
     }
   }
 }

@@ -67,7 +67,7 @@ With --json, stdout holds exactly one JSON object, the run report; logs and prog
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
-      store.close();
+      await store.close();
     }
   }
 

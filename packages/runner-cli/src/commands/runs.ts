@@ -18,8 +18,8 @@ export default class Runs extends QiaoCommand {
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Runs);
     const scheme = await schemeIdOf(args.scheme);
-    await withStateStore(flags.state, (store) => {
-      const runs = store.runs(scheme, flags.limit);
+    await withStateStore(flags.state, async (store) => {
+      const runs = await store.runs(scheme, flags.limit);
       if (flags.json) return printJson(runs);
       if (!runs.length) return out(`no runs of ${scheme} yet`);
       out(

@@ -52,7 +52,7 @@ The server binds to 127.0.0.1 by default; binding another address requires --tok
     err('stopping: waiting for writes in flight…');
     await service.stop();
     await server.close();
-    store.close();
+    await store.close();
     err('stopped; nothing was lost (queued writes resume on the next run)');
   }
 }

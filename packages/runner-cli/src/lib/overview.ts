@@ -1,4 +1,4 @@
-import type { QueueStatus, RunReport, StateStore } from '@qiao/core';
+import type { QueueStatus, RunReport, StateAdmin } from '@qiao/core';
 import { diagnose } from './diagnose.js';
 
 export interface SchemeOverview {
@@ -18,8 +18,8 @@ export interface SchemeOverview {
 }
 
 /** The run overview (运行概况) of a scheme, from its state. */
-export function schemeOverview(store: StateStore, scheme: string, stream?: string, limit = 20): SchemeOverview {
-  const runs = store.runs(scheme, limit);
+export async function schemeOverview(store: StateAdmin, scheme: string, stream?: string, limit = 20): Promise<SchemeOverview> {
+  const runs = await store.runs(scheme, limit);
   const last = runs[0] ?? null;
   const finished = runs.filter((r) => r.status !== 'running');
   const ok = finished.filter((r) => r.status === 'succeeded').length;
@@ -44,9 +44,9 @@ export function schemeOverview(store: StateStore, scheme: string, stream?: strin
     runs: runs.map((r) => ({ runId: r.runId, status: r.status, startedAt: r.startedAt, durationMs: r.durationMs, counts: r.counts })),
     successRate: finished.length ? ok / finished.length : null,
     recordSuccessRate: all ? good / all : null,
-    queue: store.counts(scheme),
-    deadLetters: store.deadGroups(scheme).map((g) => ({ ...g, diagnosis: diagnose(g.code, g.message) })),
+    queue: await store.counts(scheme),
+    deadLetters: (await store.deadGroups(scheme)).map((g) => ({ ...g, diagnosis: diagnose(g.code, g.message) })),
     recentProblems: [...problems.values()],
-    cursor: (stream ? store.getCursor(scheme, stream) : last?.cursor) ?? last?.cursor ?? null,
+    cursor: (stream ? await store.getCursor(scheme, stream) : last?.cursor) ?? last?.cursor ?? null,
   };
 }

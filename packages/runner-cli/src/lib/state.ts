@@ -10,6 +10,6 @@ export async function withStateStore<T>(flag: string | undefined, fn: (store: Sq
   try {
     return await fn(store);
   } finally {
-    store.close();
+    await store.close();
   }
 }

@@ -191,7 +191,7 @@ export class SchemeService extends EventEmitter {
     const loaded = entry.loaded!;
     const alerts = loaded.scheme.alerts;
     if (!alerts?.webhooks?.length) return;
-    const dead = this.o.store.deadGroups(loaded.scheme.id);
+    const dead = await this.o.store.deadGroups(loaded.scheme.id);
     const deadTotal = dead.reduce((n, g) => n + g.count, 0);
     const threshold = alerts.deadLetterThreshold;
     let reason: 'failed' | 'partial' | 'dead-letters' | undefined;
@@ -206,9 +206,9 @@ export class SchemeService extends EventEmitter {
     this.o.logger.info(`${loaded.scheme.id}: alert (${reason}) sent to ${sent} of ${alerts.webhooks.length} webhook(s)`);
   }
 
-  status(): SchemeStatus[] {
-    return [...this.entries.values()]
-      .map((e): SchemeStatus => {
+  async status(): Promise<SchemeStatus[]> {
+    const all = await Promise.all(
+      [...this.entries.values()].map(async (e): Promise<SchemeStatus> => {
         const loaded = e.loaded;
         const base = {
           file: e.file,
@@ -217,7 +217,7 @@ export class SchemeService extends EventEmitter {
           progress: e.running?.progress,
         };
         if (!loaded) return { id: e.file.split('/').pop()!, ...base, error: e.error };
-        const overview = schemeOverview(this.o.store, loaded.scheme.id, loaded.source.stream.id);
+        const overview = await schemeOverview(this.o.store, loaded.scheme.id, loaded.source.stream.id);
         return {
           ...overview,
           id: loaded.scheme.id,
@@ -226,8 +226,9 @@ export class SchemeService extends EventEmitter {
           schedule: loaded.scheme.schedule?.cron,
           nextRunAt: e.cron?.nextRun()?.toISOString() ?? null,
         };
-      })
-      .sort((a, b) => a.id.localeCompare(b.id));
+      }),
+    );
+    return all.sort((a, b) => a.id.localeCompare(b.id));
   }
 
   /** Stops scheduling; running runs stop reading, finish the writes in flight, and keep the rest queued. */

@@ -85,7 +85,7 @@ export async function startServer(o: ServeOptions): Promise<{ server: Server; ur
     if (!authorised(req, url)) return json(res, 401, { error: 'a token is required: open the page as /#token=… or send Authorization: Bearer …' });
 
     if (req.method === 'GET' && path === '/api/overview') {
-      return json(res, 200, { generatedAt: new Date().toISOString(), schemes: o.service.status() });
+      return json(res, 200, { generatedAt: new Date().toISOString(), schemes: await o.service.status() });
     }
     if (req.method === 'GET' && path === '/api/events') {
       res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive' });
@@ -101,10 +101,10 @@ export async function startServer(o: ServeOptions): Promise<{ server: Server; ur
     if (!entry) return json(res, 404, { error: `no valid scheme with id ${id} in the folder` });
     const action = m[2];
     if (req.method === 'GET' && !action) {
-      return json(res, 200, o.service.status().find((s) => s.id === id));
+      return json(res, 200, (await o.service.status()).find((s) => s.id === id));
     }
     if (req.method === 'GET' && action === 'dead') {
-      const items = o.store.list(id, { status: 'dead', limit: 200 }).map((i) => ({
+      const items = (await o.store.list(id, { status: 'dead', limit: 200 })).map((i) => ({
         id: i.id,
         key: i.key,
         code: i.lastErrorCode,
@@ -129,9 +129,9 @@ export async function startServer(o: ServeOptions): Promise<{ server: Server; ur
       const ids = Array.isArray(body.ids) ? body.ids.filter((x): x is number => Number.isInteger(x)) : undefined;
       let requeued: number;
       if (code) {
-        const matching = o.store.list(id, { status: 'dead', limit: 100_000 }).filter((i) => (i.lastErrorCode ?? 'unknown') === code).map((i) => i.id);
-        requeued = matching.length ? o.store.requeueDead(id, matching) : 0;
-      } else requeued = o.store.requeueDead(id, ids);
+        const matching = (await o.store.list(id, { status: 'dead', limit: 100_000 })).filter((i) => (i.lastErrorCode ?? 'unknown') === code).map((i) => i.id);
+        requeued = matching.length ? await o.store.requeueDead(id, matching) : 0;
+      } else requeued = await o.store.requeueDead(id, ids);
       const started = requeued > 0 && Boolean(o.service.run(entry.file, 'requeue', { drainOnly: true }));
       o.logger.info(`${id}: ${requeued} dead letter(s) re-queued from the page${started ? '; delivering now' : ''}`);
       return json(res, 202, { requeued, started });

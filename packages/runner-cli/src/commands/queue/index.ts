@@ -22,10 +22,10 @@ export default class Queue extends QiaoCommand {
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Queue);
     const scheme = await schemeIdOf(args.scheme);
-    await withStateStore(flags.state, (store) => {
+    await withStateStore(flags.state, async (store) => {
       const status = flags.status as 'pending' | 'in-flight' | 'done' | 'dead' | undefined;
-      const counts = store.counts(scheme);
-      const items = store.list(scheme, { ...(status ? { status } : {}), limit: flags.limit });
+      const counts = await store.counts(scheme);
+      const items = await store.list(scheme, { ...(status ? { status } : {}), limit: flags.limit });
       if (flags.json) {
         return printJson({
           scheme,

@@ -33,7 +33,7 @@ export default class QueueRetry extends QiaoCommand {
     const scheme = loaded?.scheme.id ?? (await schemeIdOf(args.scheme));
     const store = new SqliteStateStore(resolveStateDir(flags.state));
     try {
-      const requeued = store.requeueDead(scheme, flags.all ? undefined : flags.id);
+      const requeued = await store.requeueDead(scheme, flags.all ? undefined : flags.id);
       if (!flags.json) err(`re-queued ${requeued} dead letter(s) of ${scheme}${flags.run ? '' : '; the next `qiao run` delivers them'}`);
       if (!loaded) {
         if (flags.json) printJson({ scheme, requeued });
@@ -51,7 +51,7 @@ export default class QueueRetry extends QiaoCommand {
       else err(renderReport(report));
       this.exit(exitCodeForReport(report));
     } finally {
-      store.close();
+      await store.close();
     }
   }
 }

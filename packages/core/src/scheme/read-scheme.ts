@@ -1,0 +1,203 @@
+import { open, stat } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
+import { InputError, type Problem } from '../errors/errors.js';
+import { describe } from '../manifest/ajv.js';
+
+/** Largest scheme file accepted. */
+export const MAX_SCHEME_BYTES = 1024 * 1024;
+
+/** A scheme file read and parsed, before anything in it is resolved or checked. */
+export interface ParsedScheme {
+  /** The document as plain data: an object. */
+  raw: unknown;
+  /** The 1-based line a JSON pointer of the document starts on (or its nearest parent's), when known. */
+  lineOf(pointer: string): number | undefined;
+}
+
+/**
+ * Reads a scheme file and parses it: YAML, or JSON when the name ends in `.json`. Refuses, with an
+ * {@link InputError} naming the file (and the line, for a syntax error), a file that cannot be read,
+ * is larger than {@link MAX_SCHEME_BYTES}, is binary, does not parse, expands beyond a few aliases, nests
+ * deeper than {@link MAX_SCHEME_DEPTH} levels or is not an object.
+ * @param text the scheme's text, when it is not read from `file` (`file` still names it)
+ */
+export async function readScheme(file: string, text?: string): Promise<ParsedScheme> {
+  const { raw, doc, lines } = parseText(file, text ?? (await readSchemeText(file)));
+  return { raw, lineOf: (pointer) => lineAt(doc, lines, pointer) };
+}
+
+/** The problems, each with the line of its pointer when it has none. */
+export function withLines(problems: Problem[], lineOf: (pointer: string) => number | undefined): Problem[] {
+  return problems.map((p) => {
+    if (p.line) return p;
+    const line = lineOf(p.pointer);
+    return line ? { ...p, line } : p;
+  });
+}
+
+async function readSchemeText(file: string): Promise<string> {
+  let buf: Buffer;
+  try {
+    buf = await readAtMost(file, MAX_SCHEME_BYTES + 1);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new InputError([
+      {
+        file,
+        pointer: '',
+        expected: 'a readable scheme file',
+        found: code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a directory' : String(code ?? (e as Error).message),
+        hint: 'check the path, or create one with `qiao init <file> --template okki-to-yonbip`',
+      },
+    ]);
+  }
+  if (buf.length > MAX_SCHEME_BYTES) {
+    const size = await stat(file).then((st) => (st.isFile() ? st.size : undefined), () => undefined);
+    throw new InputError([
+      {
+        file,
+        pointer: '',
+        expected: `a scheme file of at most ${MAX_SCHEME_BYTES / 1024} KiB`,
+        found: size === undefined ? `more than ${MAX_SCHEME_BYTES / 1024} KiB` : `${Math.round(size / 1024)} KiB`,
+        hint: 'a scheme holds settings and a mapping, not data; check that this is the right file',
+      },
+    ]);
+  }
+  // A byte-order mark (Windows editors write one) is not part of the document; JSON.parse refuses it.
+  const text = buf.toString('utf8').replace(/^\uFEFF/, '');
+  if (buf.includes(0) || text.includes('\uFFFD')) {
+    throw new InputError([
+      { file, pointer: '', expected: 'a UTF-8 text file (YAML or JSON)', found: 'binary data', hint: 'check that this is the right file' },
+    ]);
+  }
+  return text;
+}
+
+/**
+ * Reads at most `limit` bytes: a device or pipe named as the scheme (`/dev/zero`, a FIFO) cannot make
+ * qiao read without end.
+ */
+async function readAtMost(file: string, limit: number): Promise<Buffer> {
+  const handle = await open(file, 'r');
+  try {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    while (total < limit) {
+      const chunk = Buffer.alloc(Math.min(64 * 1024, limit - total));
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
+      if (bytesRead === 0) break;
+      chunks.push(chunk.subarray(0, bytesRead));
+      total += bytesRead;
+    }
+    return Buffer.concat(chunks, total);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Deepest nesting a scheme may have; real schemes stay under 10 levels. */
+export const MAX_SCHEME_DEPTH = 64;
+
+/** Whether `value` nests objects or arrays deeper than `max` levels (checked without recursion). */
+function nestedDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > max) return true;
+    for (const child of Object.values(v as Record<string, unknown>)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+function notAnObject(file: string, raw: unknown): InputError {
+  return new InputError([
+    { file, pointer: '', expected: 'a scheme object (version, id, source, target, mapping)', found: describe(raw), hint: 'start from `qiao init <file> --template okki-to-yonbip`' },
+  ]);
+}
+
+function tooDeep(file: string): InputError {
+  return new InputError([
+    {
+      file,
+      pointer: '',
+      expected: `a scheme nested at most ${MAX_SCHEME_DEPTH} levels deep`,
+      found: 'deeper nesting',
+      hint: 'a scheme holds settings and a mapping, not data; check that this is the right file',
+    },
+  ]);
+}
+
+function parseText(file: string, text: string): { raw: unknown; doc: Document | undefined; lines: LineCounter } {
+  const lines = new LineCounter();
+  const isJson = extname(file).toLowerCase() === '.json';
+  if (isJson) {
+    try {
+      const raw: unknown = JSON.parse(text);
+      if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw notAnObject(file, raw);
+      if (nestedDeeperThan(raw, MAX_SCHEME_DEPTH)) throw tooDeep(file);
+      return { raw, doc: parseDocument(text, { lineCounter: lines }), lines };
+    } catch (e) {
+      if (e instanceof InputError) throw e;
+      // V8 quotes the text around the error ("…" is not valid JSON); that text may hold a literal secret.
+      const msg = (e as Error).message.replace(/,\s*(?:\.\.\.)?".*" is not valid JSON$/s, '');
+      const pos = /position (\d+)/.exec(msg);
+      const line = pos ? text.slice(0, Number(pos[1])).split('\n').length : undefined;
+      throw new InputError([
+        {
+          file,
+          pointer: '',
+          ...(line ? { line } : {}),
+          expected: 'valid JSON',
+          found: `a syntax error (${msg})`,
+          hint: 'check commas, quotes and brackets near that line',
+        },
+      ]);
+    }
+  }
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length) {
+    throw new InputError(
+      doc.errors.map((err) => {
+        const line = lines.linePos(err.pos[0]).line;
+        return {
+          file,
+          pointer: '',
+          line,
+          expected: 'valid YAML',
+          found: `a syntax error (${err.message.split('\n')[0]})`,
+          hint: 'check indentation, colons and quotes near that line',
+        };
+      }),
+    );
+  }
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    // yaml refuses alias expansion beyond maxAliasCount ("billion laughs") with a ReferenceError.
+    throw new InputError([
+      {
+        file,
+        pointer: '',
+        expected: 'valid YAML',
+        found: `a document that cannot be expanded (${(e as Error).message})`,
+        hint: 'a scheme needs few or no aliases (*name); write the values out',
+      },
+    ]);
+  }
+  if (nestedDeeperThan(raw, MAX_SCHEME_DEPTH)) throw tooDeep(file);
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw notAnObject(file, raw);
+  return { raw, doc, lines };
+}
+
+function lineAt(doc: Document | undefined, lines: LineCounter, pointer: string): number | undefined {
+  if (!doc || !pointer) return undefined;
+  const path = pointer.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  for (let n = path.length; n > 0; n--) {
+    const node = doc.getIn(path.slice(0, n), true);
+    if (isNode(node) && node.range) return lines.linePos(node.range[0]).line;
+  }
+  return undefined;
+}

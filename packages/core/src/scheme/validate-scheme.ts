@@ -1,0 +1,222 @@
+import { distance } from 'fastest-levenshtein';
+import type { ConnectorPlugin } from '../contracts/connector-plugin.js';
+import type { Problem } from '../errors/errors.js';
+import { compileSchema, describe, pointerEscape, problemsFromAjv } from '../manifest/ajv.js';
+import type { OperationManifest, StreamManifest } from '../manifest/manifest-types.js';
+import { DeclarativeMapper } from '../mapping/declarative.mapper.js';
+import { parseDuration } from './resolve-env.js';
+import { schemeSchema } from './scheme.schema.js';
+import type { ConnectorResolver, SchemeFile } from './scheme-types.js';
+
+/** Checks a scheme (its `${env:…}` resolved) against the scheme schema; `[]` when it fits. */
+export function checkSchemeShape(resolved: unknown, file: string): Problem[] {
+  const validate = compileSchema(schemeSchema, { coerceTypes: true });
+  if (validate(resolved)) return [];
+  return problemsFromAjv(validate.errors, file, resolved, '', (e) =>
+    e.keyword === 'additionalProperties'
+      ? `remove it, or check its spelling; allowed here: ${Object.keys(schemaAt(e.schemaPath) ?? {}).join(', ')}`
+      : undefined,
+  );
+}
+
+/** What a scheme of the right shape names, checked against the connectors' manifests. */
+export interface CheckedScheme {
+  sourcePlugin: ConnectorPlugin | undefined;
+  targetPlugin: ConnectorPlugin | undefined;
+  stream: StreamManifest | undefined;
+  /** The stream's params, defaults applied. */
+  params: Record<string, unknown>;
+  sourceConnection: Record<string, unknown>;
+  operation: OperationManifest | undefined;
+  targetConnection: Record<string, unknown>;
+  mapper: DeclarativeMapper;
+  lookbackMs: number;
+}
+
+/**
+ * Checks what a scheme names against the connectors it names: the connectors themselves ("did you
+ * mean"), the stream and its params, the operation, both connections, the mapping's expressions and
+ * target fields, and the incremental settings. Adds every problem found to `problems`, in that order.
+ */
+export async function checkAgainstConnectors(scheme: SchemeFile, file: string, resolver: ConnectorResolver, problems: Problem[]): Promise<CheckedScheme> {
+  const [sourcePlugin, targetPlugin] = await Promise.all([
+    resolvePlugin(scheme.source.connector, '/source/connector', file, resolver, problems),
+    resolvePlugin(scheme.target.connector, '/target/connector', file, resolver, problems),
+  ]);
+
+  let stream: StreamManifest | undefined;
+  let params: Record<string, unknown> = {};
+  let sourceConnection: Record<string, unknown> = {};
+  if (sourcePlugin) {
+    const m = sourcePlugin.manifest;
+    stream = m.streams.find((s) => s.id === scheme.source.stream);
+    if (!stream) {
+      problems.push({
+        file,
+        pointer: '/source/stream',
+        expected: `a stream of connector ${m.id} (${m.streams.map((s) => s.id).join(', ') || 'it has none'})`,
+        found: JSON.stringify(scheme.source.stream),
+        hint: `see \`qiao connectors describe ${m.id}\``,
+      });
+    } else {
+      params = checkAgainst(stream.params, scheme.source.params ?? {}, file, '/source/params', problems);
+    }
+    sourceConnection = checkAgainst(m.connection, scheme.source.connection ?? {}, file, '/source/connection', problems);
+  }
+
+  let operation: OperationManifest | undefined;
+  let targetConnection: Record<string, unknown> = {};
+  if (targetPlugin) {
+    const m = targetPlugin.manifest;
+    operation = m.operations.find((o) => o.id === scheme.target.operation);
+    if (!operation) {
+      problems.push({
+        file,
+        pointer: '/target/operation',
+        expected: `an operation of connector ${m.id} (${m.operations.map((o) => o.id).join(', ') || 'it has none'})`,
+        found: JSON.stringify(scheme.target.operation),
+        hint: `see \`qiao connectors describe ${m.id}\``,
+      });
+    }
+    targetConnection = checkAgainst(m.connection, scheme.target.connection ?? {}, file, '/target/connection', problems);
+  }
+
+  const { mapper, problems: mappingProblems } = DeclarativeMapper.compile(scheme.mapping, file);
+  problems.push(...mappingProblems);
+  if (operation) problems.push(...checkMappingTargets(scheme, operation, file));
+
+  const { lookbackMs, problems: incrementalProblems } = checkIncremental(scheme, stream, file);
+  problems.push(...incrementalProblems);
+
+  return { sourcePlugin, targetPlugin, stream, params, sourceConnection, operation, targetConnection, mapper, lookbackMs };
+}
+
+/**
+ * A checker of mapped payloads against the operation's input schema; `[]` when a payload passes.
+ * The validator is compiled when first needed: for a 60-field input that is tens of milliseconds.
+ */
+export function payloadChecker(connector: string, operation: OperationManifest): (payload: unknown) => Problem[] {
+  let validateInput: ReturnType<typeof compileSchema> | undefined;
+  return (payload) => {
+    validateInput ??= compileSchema(operation.input);
+    return validateInput(payload) ? [] : problemsFromAjv(validateInput.errors, `${connector} ${operation.id} payload`, payload);
+  };
+}
+
+/** The known name closest to `name` (edit distance ≤ 2, case ignored), for "did you mean". */
+export function closest(name: string, known: string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = 3;
+  for (const k of known) {
+    const d = distance(name.toLowerCase(), k.toLowerCase());
+    if (d < bestD) {
+      bestD = d;
+      best = k;
+    }
+  }
+  return best;
+}
+
+/** Mapping targets the operation does not have, when its input allows no other fields. */
+function checkMappingTargets(scheme: SchemeFile, operation: OperationManifest, file: string): Problem[] {
+  if (operation.input.additionalProperties !== false) return [];
+  const problems: Problem[] = [];
+  const known = Object.keys(operation.input.properties ?? {});
+  for (const target of Object.keys(scheme.mapping)) {
+    const head = target.split('.')[0]!;
+    if (known.includes(head)) continue;
+    const guess = closest(head, known);
+    problems.push({
+      file,
+      pointer: `/mapping/${pointerEscape(target)}`,
+      expected: `a field of ${scheme.target.connector} ${operation.id}`,
+      found: JSON.stringify(head),
+      hint: guess ? `did you mean ${guess}?` : `see \`qiao connectors describe ${scheme.target.connector}\``,
+    });
+  }
+  return problems;
+}
+
+/** `source.incremental`: a lookback that parses, on a stream that has a cursor. */
+function checkIncremental(scheme: SchemeFile, stream: StreamManifest | undefined, file: string): { lookbackMs: number; problems: Problem[] } {
+  const problems: Problem[] = [];
+  let lookbackMs = 0;
+  const inc = scheme.source.incremental;
+  if (typeof inc === 'object' && inc.lookback !== undefined) {
+    const d = parseDuration(inc.lookback);
+    if (d === undefined) {
+      problems.push({
+        file,
+        pointer: '/source/incremental/lookback',
+        expected: 'a duration such as 10m, 1h, 30s or a number of milliseconds',
+        found: describe(inc.lookback),
+      });
+    } else lookbackMs = d;
+  }
+  if (inc && stream && !stream.cursor) {
+    problems.push({
+      file,
+      pointer: '/source/incremental',
+      expected: `a stream with a cursor for incremental reads (stream ${stream.id} has none)`,
+      found: JSON.stringify(inc),
+      hint: 'remove source.incremental',
+    });
+  }
+  return { lookbackMs, problems };
+}
+
+async function resolvePlugin(
+  id: string,
+  pointer: string,
+  file: string,
+  resolver: ConnectorResolver,
+  problems: Problem[],
+): Promise<ConnectorPlugin | undefined> {
+  let plugin: ConnectorPlugin | undefined;
+  try {
+    plugin = await resolver.resolve(id);
+  } catch (e) {
+    problems.push({ file, pointer, expected: `a loadable connector package ${resolver.packageName(id)}`, found: (e as Error).message });
+    return undefined;
+  }
+  if (!plugin) {
+    const known = resolver.known();
+    const guess = closest(id, known);
+    problems.push({
+      file,
+      pointer,
+      expected: `a known connector (${known.join(', ')})`,
+      found: JSON.stringify(id),
+      hint: guess ? `did you mean ${guess}?` : `install the package ${resolver.packageName(id)}, or use one of ${known.join(', ')}`,
+    });
+  }
+  return plugin;
+}
+
+/** Validates `value` against `schema` (defaults applied, numeric strings coerced) and returns the result. */
+function checkAgainst(
+  schema: object,
+  value: Record<string, unknown>,
+  file: string,
+  pointer: string,
+  problems: Problem[],
+): Record<string, unknown> {
+  const copy = structuredClone(value);
+  const validate = compileSchema(schema, { useDefaults: true, coerceTypes: true });
+  if (!validate(copy)) {
+    problems.push(
+      ...problemsFromAjv(validate.errors, file, copy, pointer, (e) =>
+        e.keyword === 'additionalProperties' ? `allowed here: ${Object.keys((schema as { properties?: object }).properties ?? {}).join(', ')}` : undefined,
+      ),
+    );
+  }
+  return copy;
+}
+
+function schemaAt(schemaPath: string): Record<string, unknown> | undefined {
+  // "#/properties/source/additionalProperties" → properties of that object
+  const parts = schemaPath.replace(/^#\//, '').split('/').slice(0, -1);
+  let cur: unknown = schemeSchema;
+  for (const p of parts) cur = (cur as Record<string, unknown> | undefined)?.[p];
+  return (cur as { properties?: Record<string, unknown> } | undefined)?.properties;
+}
