@@ -4,7 +4,7 @@ import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import type { ConnectorPlugin } from '../contracts/connector-plugin.js';
 import { SchemeError, type Problem } from '../errors/errors.js';
 import { redact } from '../http/redact.js';
-import type { Limits } from '../executor/limiter.js';
+import type { Limits } from '../contracts/limits.js';
 import { compileQuickCheck, compileSchema, describe, pointerEscape, problemsFromAjv, valueAt } from '../manifest/ajv.js';
 import { secretFields } from '../manifest/load-manifest.js';
 import type { ConnectorManifest, OperationManifest, StreamManifest } from '../manifest/manifest-types.js';
