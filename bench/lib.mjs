@@ -185,7 +185,7 @@ export async function runCli(env, { stateDir } = {}) {
     rmSync(rssDir, { recursive: true, force: true });
   }
   const report = JSON.parse(stdout);
-  return { wallMs, report, pid: child.pid, peakRssMb: Math.round(usage.maxRssKb / 1024), cpuMs: usage.userCpuMs + usage.systemCpuMs };
+  return { wallMs, report, stderr, pid: child.pid, peakRssMb: Math.round(usage.maxRssKb / 1024), cpuMs: usage.userCpuMs + usage.systemCpuMs };
 }
 
 /**
