@@ -15,7 +15,8 @@
 // Also printed: the most gateway calls the judge saw in any 60 s (sliding) window. The judge shares
 // this process with qiao and the simulators, so a call reaches it a few ms after qiao started it, more
 // when the process is busy (the first window, while OKKI is read) than when it is not: a call started
-// exactly 60 s after another can arrive less than 60 s after it.
+// exactly 60 s after another can arrive less than 60 s after it. BENCH_DUMP=1 prints every admitted
+// call's arrival, in ms after the first.
 import { readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { machine, runQiao, schemeEnv, startSimulators, tempDir, TEMPLATE, writeTemp } from './lib.mjs';
@@ -94,6 +95,7 @@ const spanS = (admitted[admitted.length - 1] - first) / 1000;
 console.log(
   `rate-limit-minute: R=${R}/min, ${CUSTOMERS} customers, ${admitted.length} gateway calls in ${spanS.toFixed(1)} s; ${inTwoWindows} in the first two minutes = ${(share * 100).toFixed(1)}% of R; most in any 60 s ${slidingMax}; rate-limit answers (310039) ${refused} (goal >= 95% of R, 0 answers) [${machine()}]`,
 );
+if (process.env.BENCH_DUMP) console.log(JSON.stringify(admitted.map((t) => Math.round(t - first))));
 if (process.env.BENCH_JSON) {
   console.log(JSON.stringify({ bench: 'rate-limit-minute', R, customers: CUSTOMERS, gatewayCalls: admitted.length, inTwoWindows, share, slidingMax, rateLimited: refused, wallMs: result.ms }));
 }
