@@ -112,16 +112,16 @@ export function schemeEnv(sims, { okkiRps = 100_000, okkiConcurrency = 8, bipRps
 }
 
 /**
- * One `qiao run` of the template in this process, as the CLI does it: loadScheme with the CLI's
- * connector resolver, a SqliteStateStore in a fresh temp dir, runLoadedScheme. Returns the report and
- * the wall time (scheme load included; module import excluded).
+ * One `qiao run` of the template (or of `options.scheme`, a file) in this process, as the CLI does it:
+ * loadScheme with the CLI's connector resolver, a SqliteStateStore in a fresh temp dir, runLoadedScheme.
+ * Returns the report and the wall time (scheme load included; module import excluded).
  */
 export async function runQiao(env, options = {}) {
   const core = await import('@qiao/core');
   const { connectorResolver } = await import('@qiao/runner-cli');
   const dir = options.stateDir ?? tempDir('qiao-bench-state-');
   const t0 = performance.now();
-  const loaded = await core.loadScheme(TEMPLATE, { resolver: connectorResolver, env });
+  const loaded = await core.loadScheme(options.scheme ?? TEMPLATE, { resolver: connectorResolver, env });
   const store = new core.SqliteStateStore(dir);
   let report;
   try {
@@ -185,7 +185,7 @@ export async function runCli(env, { stateDir } = {}) {
     rmSync(rssDir, { recursive: true, force: true });
   }
   const report = JSON.parse(stdout);
-  return { wallMs, report, pid: child.pid, peakRssMb: Math.round(usage.maxRssKb / 1024), cpuMs: usage.userCpuMs + usage.systemCpuMs };
+  return { wallMs, report, stderr, pid: child.pid, peakRssMb: Math.round(usage.maxRssKb / 1024), cpuMs: usage.userCpuMs + usage.systemCpuMs };
 }
 
 /**

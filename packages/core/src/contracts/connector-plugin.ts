@@ -1,7 +1,6 @@
 import type { DependencyContainer, InjectionToken } from 'tsyringe';
 import type { ConnectorManifest } from '../manifest/manifest-types.js';
-import type { Limiter } from '../executor/limiter.js';
-import type { RetryPolicy } from '../executor/retry.js';
+import type { Limiter, RetryPolicy } from './limits.js';
 import type { Logger } from './logger.js';
 
 /** What a connector gets to build its transport: one per configured connection. */

@@ -6,8 +6,8 @@ import type { RunReport, StateStore } from '../contracts/state-store.js';
 import { targetToken, type Target } from '../contracts/target.js';
 import { redactingLogger } from '../http/redact.js';
 import type { LoadedScheme, ResolvedEndpoint } from '../scheme/load-scheme.js';
-import { Limiter } from './limiter.js';
-import { defaultRetryPolicy, type RetryPolicy } from './retry.js';
+import { Limiter } from '../http/limiter.js';
+import { defaultRetryPolicy, type RetryPolicy } from '../http/retry-policy.js';
 import { runScheme, type RunSchemeOptions } from './run-scheme.js';
 
 export interface WireOptions {

@@ -1,4 +1,4 @@
-import type { Limits } from '../executor/limiter.js';
+import type { Limits } from '../contracts/limits.js';
 
 /** A JSON Schema (2020-12) with qiao's annotations: `title` is the field label, `x-secret` marks secrets. */
 export type JsonSchema = {

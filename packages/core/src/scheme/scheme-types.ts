@@ -1,6 +1,6 @@
 import type { ConnectorPlugin } from '../contracts/connector-plugin.js';
 import type { Problem } from '../errors/errors.js';
-import type { Limits } from '../executor/limiter.js';
+import type { Limits } from '../contracts/limits.js';
 import type { ConnectorManifest, OperationManifest, StreamManifest } from '../manifest/manifest-types.js';
 import type { DeclarativeMapper, MappingSpec } from '../mapping/declarative.mapper.js';
 

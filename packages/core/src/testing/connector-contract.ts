@@ -4,8 +4,8 @@ import { ConnectionCheckToken, ConnectionToken, type ConnectionContext, type Con
 import { silentLogger } from '../contracts/logger.js';
 import { sourceToken } from '../contracts/source.js';
 import { targetToken } from '../contracts/target.js';
-import { Limiter } from '../executor/limiter.js';
-import { defaultRetryPolicy } from '../executor/retry.js';
+import { Limiter } from '../http/limiter.js';
+import { defaultRetryPolicy } from '../http/retry-policy.js';
 import { formatProblem, type Problem } from '../errors/errors.js';
 import { createAjv, pointerEscape } from '../manifest/ajv.js';
 import { loadManifest, secretFields } from '../manifest/load-manifest.js';

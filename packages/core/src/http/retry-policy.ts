@@ -1,18 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { RetryPolicy } from '../contracts/limits.js';
 import { RetryableError } from '../errors/errors.js';
 
-/** How transient failures are retried. */
-export interface RetryPolicy {
-  /** Attempts in all, the first included. @default 6 */
-  maxAttempts: number;
-  /** Delay before the first retry, doubled each time. @default 250 */
-  baseDelayMs: number;
-  /** Longest single delay. @default 15000 */
-  maxDelayMs: number;
-  /** Give up once this much time has passed since the first attempt. @default 120000 */
-  maxElapsedMs: number;
-}
+export type { RetryPolicy } from '../contracts/limits.js';
 
+/** The retry policy of a connection unless the scheme says otherwise. */
 export const defaultRetryPolicy: RetryPolicy = {
   maxAttempts: 6,
   baseDelayMs: 250,
