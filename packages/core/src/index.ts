@@ -7,6 +7,7 @@ export * from './contracts/target.js';
 export * from './contracts/mapper.js';
 export * from './contracts/state-store.js';
 export * from './contracts/connector-plugin.js';
+export * from './contracts/diagnosis.js';
 export * from './manifest/manifest-types.js';
 export * from './manifest/load-manifest.js';
 export { createAjv, problemsFromAjv } from './manifest/ajv.js';
