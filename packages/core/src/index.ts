@@ -24,6 +24,7 @@ export * from './state/sqlite.store.js';
 export * from './state/memory.store.js';
 export * from './http/lossless-json.js';
 export * from './http/redact.js';
+export * from './logging/pino-logger.js';
 export * from './http/token-cache.js';
 export * from './http/create-client.js';
 export * from './executor/preview.js';
