@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { plugin } from './register.js';
 
 export { plugin, register } from './register.js';
+export { diagnoses } from './diagnoses.js';
 export { manifest, manifestUrl } from './manifest.js';
 export { OkkiConnectionCheck } from './check.js';
 export {

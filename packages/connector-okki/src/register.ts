@@ -1,6 +1,7 @@
 import { instanceCachingFactory, type DependencyContainer } from 'tsyringe';
 import { ConnectionCheckToken, ConnectionToken, sourceToken, type ConnectorPlugin } from '@qiao/core';
 import { OkkiConnectionCheck } from './check.js';
+import { diagnoses } from './diagnoses.js';
 import { manifest } from './manifest.js';
 import { COMPANY_STREAM, CompanyStream } from './streams/company.stream.js';
 import { OkkiClient, OkkiClientToken } from './transport/okki-client.js';
@@ -19,4 +20,4 @@ export function register(container: DependencyContainer): void {
 }
 
 /** The connector plugin: 小满 OKKI CRM as a source. */
-export const plugin: ConnectorPlugin = { manifest, register };
+export const plugin: ConnectorPlugin = { manifest, register, diagnoses };

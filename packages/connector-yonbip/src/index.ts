@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { plugin } from './register.js';
 
 export { plugin, register } from './register.js';
+export { diagnoses } from './diagnoses.js';
 export { manifest } from './manifest.js';
 export { YonbipConnectionCheck } from './check.js';
 export {

@@ -1,6 +1,7 @@
 import { instanceCachingFactory, type DependencyContainer } from 'tsyringe';
 import { ConnectionCheckToken, ConnectionToken, targetToken, type ConnectorPlugin } from '@qiao/core';
 import { YonbipConnectionCheck } from './check.js';
+import { diagnoses } from './diagnoses.js';
 import { manifest } from './manifest.js';
 import { MERCHANT_SAVE, MerchantSaveOperation } from './operations/merchant-save.operation.js';
 import { YonbipClient } from './transport/yonbip-client.js';
@@ -18,4 +19,4 @@ export function register(container: DependencyContainer): void {
 }
 
 /** The 用友 YonBIP connector plugin. */
-export const plugin: ConnectorPlugin = { manifest, register };
+export const plugin: ConnectorPlugin = { manifest, register, diagnoses };

@@ -8,6 +8,7 @@ export * from './contracts/mapper.js';
 export * from './contracts/state-store.js';
 export * from './contracts/connector-plugin.js';
 export * from './contracts/limits.js';
+export * from './contracts/diagnosis.js';
 export * from './manifest/manifest-types.js';
 export * from './manifest/load-manifest.js';
 export { createAjv, problemsFromAjv } from './manifest/ajv.js';
@@ -23,6 +24,7 @@ export * from './state/sqlite.store.js';
 export * from './state/memory.store.js';
 export * from './http/lossless-json.js';
 export * from './http/redact.js';
+export * from './logging/pino-logger.js';
 export * from './http/token-cache.js';
 export * from './http/http-client.js';
 // `Limiter` is named here so it wins over the contract's type: the value builds a QueueLimiter, the type is the contract

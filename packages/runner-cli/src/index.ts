@@ -1,2 +1,2 @@
 export { connectorResolver, allConnectors } from './lib/resolver.js';
-export { diagnose } from './lib/diagnose.js';
+export { diagnose, diagnoser, genericDiagnoses, type Diagnose } from './lib/diagnose.js';

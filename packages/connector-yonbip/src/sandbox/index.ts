@@ -1,12 +1,10 @@
 export {
+  YonbipSandbox,
   startYonbipSandbox,
-  type Multilingual,
-  type SandboxMerchant,
   type SandboxRequest,
-  type SeedMerchantInput,
   type YonbipFaultKind,
   type YonbipSandboxApi,
-  type YonbipSandbox,
   type YonbipSandboxCounters,
   type YonbipSandboxOptions,
 } from './yonbip-sandbox.js';
+export { MerchantStore, YONBIP_DEFAULT_ORG, type Multilingual, type SandboxMerchant, type SeedMerchantInput } from './yonbip-data.js';

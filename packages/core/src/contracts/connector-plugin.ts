@@ -37,6 +37,12 @@ export const ConnectionCheckToken: InjectionToken<ConnectionCheck> = Symbol.for(
 export interface ConnectorPlugin {
   manifest: ConnectorManifest;
   register(container: DependencyContainer): void;
+  /**
+   * What this connector's errors mean and what the user should do, shown next to them in reports,
+   * the run overview and alerts; first match wins.
+   * @default [] (the CLI shows only its generic hints)
+   */
+  diagnoses?: readonly import('./diagnosis.js').Diagnosis[];
 }
 
 export const ConnectorPluginToken: InjectionToken<ConnectorPlugin> = Symbol.for('qiao.ConnectorPlugin');

@@ -241,6 +241,9 @@ export const memoryConnector: ConnectorPlugin = {
     container.register(targetToken('records.save'), { useClass: MemoryTarget });
     container.register(ConnectionCheckToken, { useClass: MemoryCheck });
   },
+  diagnoses: [
+    { reason: 'memory.poison', hint: 'The record is marked poison: fix the cause (acceptPoison: true), then `qiao queue retry <scheme>`.' },
+  ],
 };
 
 export default memoryConnector;

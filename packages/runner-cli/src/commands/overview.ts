@@ -2,6 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { QiaoCommand } from '../lib/base-command.js';
 import { color, out, printJson, table } from '../lib/output.js';
 import { schemeOverview, type SchemeOverview } from '../lib/overview.js';
+import { allConnectors } from '../lib/resolver.js';
 import { RUN_COLUMNS, runRow } from '../lib/render-report.js';
 import { schemeIdOf } from '../lib/scheme-id.js';
 import { stateFlag, withStateStore } from '../lib/state.js';
@@ -18,6 +19,8 @@ export default class Overview extends QiaoCommand {
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Overview);
     const scheme = await schemeIdOf(args.scheme);
+    // named by id, the scheme's connectors are unknown: learn the diagnoses of every connector qiao ships
+    await allConnectors();
     const o = await withStateStore(flags.state, (store) => schemeOverview(store, scheme));
     if (flags.json) printJson(o);
     else out(renderOverview(o));

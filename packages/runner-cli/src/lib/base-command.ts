@@ -1,9 +1,9 @@
 import { Command, Flags } from '@oclif/core';
 import { ConnectorAuthError, ExitCode, isQiaoError, RetryableError, SchemeError, formatProblem, redact } from '@qiao/core';
 import { color, err } from './output.js';
+import { knownSecrets } from './secrets.js';
 
-/** Secrets found while a command ran, removed from any error it prints. */
-export const knownSecrets: string[] = [];
+export { knownSecrets } from './secrets.js';
 
 /**
  * Base of every qiao command: `--debug`, and errors turned into clear messages with exit codes

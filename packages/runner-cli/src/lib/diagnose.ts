@@ -1,25 +1,46 @@
+import { matchDiagnosis, type ConnectorPlugin, type Diagnosis } from '@qiao/core';
+
+/** The hint for an error reason and message, if qiao or a connector knows one. */
+export type Diagnose = (reason: string, message?: string) => string | undefined;
+
 /**
- * Diagnoses for the errors users meet most, keyed by error reason (and message). Shown in run reports,
- * the run overview and alerts.
+ * Hints for the reasons qiao itself produces, whatever the connectors. A connector's own reasons are
+ * explained by its plugin's `diagnoses`, which come first.
  */
-export function diagnose(code: string, message = ''): string | undefined {
-  if (code === 'yonbip.999' && message.includes('客户名称重复')) {
-    return '客户名称重复: the name is already used under another code in YonBIP. Rename one of the two (in OKKI or BIP), then `qiao queue retry <scheme> --all`.';
-  }
-  if (code === 'yonbip.999') return 'YonBIP rejected the record (999). Read its message, fix the data or the mapping, then `qiao queue retry <scheme>`.';
-  if (code === 'yonbip.310039' || code === 'yonbip.310032' || code === 'yonbip.310042' || code === 'yonbip.310046' || code.endsWith('.rate_limited')) {
-    return 'YonBIP rate limit (310039): lower YONBIP_REQUESTS_PER_SECOND / YONBIP_CONCURRENCY (target.limits in the scheme).';
-  }
-  if (code === 'okki.auth' || code.startsWith('okki.invalid_client')) {
-    return 'OKKI refused the credentials: check OKKI_CLIENT_ID and OKKI_CLIENT_SECRET (the app in OKKI open platform, scope company).';
-  }
-  if (code === 'yonbip.auth' || code.startsWith('yonbip.100')) {
-    return 'YonBIP refused the credentials: check YONBIP_APP_KEY and YONBIP_APP_SECRET (self-built app), and YONBIP_TENANT_ID.';
-  }
-  if (code === 'okki.detail_not_found') return 'Deleted in OKKI between the list and the detail call: nothing to do; it is skipped.';
-  if (code === 'mapping.error') return 'A mapping expression failed for this record: fix it in the scheme\'s mapping block, then `qiao queue retry <scheme>`.';
-  if (code === 'payload.invalid') return 'The mapped payload does not fit the target operation\'s schema: fix the mapping (see `qiao preview <scheme>`), then `qiao queue retry <scheme>`.';
-  if (code.endsWith('.network')) return 'The system could not be reached: check the URL and the network; queued writes are kept and resume on the next run.';
-  if (code === 'memory.poison') return 'The record is marked poison: fix the cause (acceptPoison: true), then `qiao queue retry <scheme>`.';
-  return undefined;
+export const genericDiagnoses: readonly Diagnosis[] = [
+  { reason: 'mapping.error', hint: "A mapping expression failed for this record: fix it in the scheme's mapping block, then `qiao queue retry <scheme>`." },
+  {
+    reason: 'payload.invalid',
+    hint: "The mapped payload does not fit the target operation's schema: fix the mapping (see `qiao preview <scheme>`), then `qiao queue retry <scheme>`.",
+  },
+  { reason: /\.network$/, hint: 'The system could not be reached: check the URL and the network; queued writes are kept and resume on the next run.' },
+  {
+    reason: /\.rate_limited$/,
+    hint: 'The system kept answering "too many requests": lower requestsPerSecond / concurrency under source.limits or target.limits in the scheme.',
+  },
+  { reason: 'internal', hint: 'This looks like a bug in qiao or a connector: run again with --debug and report it.' },
+];
+
+/** A diagnoser over the given plugins' diagnoses, then qiao's generic ones. */
+export function diagnoser(plugins: readonly ConnectorPlugin[]): Diagnose {
+  const list = [...plugins.flatMap((p) => p.diagnoses ?? []), ...genericDiagnoses];
+  return (reason, message = '') => matchDiagnosis(list, reason, message);
 }
+
+// The connectors this process has resolved (a command loads the ones its scheme names); their
+// diagnoses feed `diagnose`, so views built from state alone need no plugin passed down to them.
+const known = new Set<ConnectorPlugin>();
+let current: Diagnose = diagnoser([]);
+
+/** Adds a resolved connector's diagnoses to {@link diagnose}. */
+export function learnDiagnoses(plugin: ConnectorPlugin): void {
+  if (known.has(plugin)) return;
+  known.add(plugin);
+  current = diagnoser([...known]);
+}
+
+/**
+ * The hint for an error, from the diagnoses of every connector this process has resolved, then qiao's
+ * generic ones. Shown in run reports, the run overview, the write queue, the served page and alerts.
+ */
+export const diagnose: Diagnose = (reason, message = '') => current(reason, message);

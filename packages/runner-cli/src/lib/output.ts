@@ -1,4 +1,6 @@
-import type { Logger } from '@qiao/core';
+import { createLogger, type Logger } from '@qiao/core';
+import Table from 'cli-table3';
+import { knownSecrets } from './secrets.js';
 
 /** Writes a line to stderr (logs, progress and messages: stdout is kept for data). */
 export function err(line = ''): void {
@@ -24,39 +26,33 @@ export const color = {
   bold: (s: string) => (useColor() ? `\x1b[1m${s}\x1b[0m` : s),
 };
 
-/** A logger writing plain lines to stderr; debug lines only with --debug. */
+/**
+ * The CLI's logger: pino, writing to stderr; debug lines only with --debug. Every line has the secrets
+ * of the schemes loaded so far removed. `QIAO_LOG_FORMAT=json` gives pino's JSON lines instead of the
+ * compact text lines.
+ */
 export function stderrLogger(debug: boolean): Logger {
-  const line = (level: string, message: string, fields?: Record<string, unknown>) => {
-    const extra = fields && Object.keys(fields).length ? ' ' + JSON.stringify(fields) : '';
-    err(`${new Date().toISOString()} ${level} ${message}${extra}`);
-  };
-  return {
-    debug: (m, f) => (debug ? line('debug', m, f) : undefined),
-    info: (m, f) => line('info ', m, f),
-    warn: (m, f) => line('warn ', m, f),
-    error: (m, f) => line('error', m, f),
-  };
+  return createLogger({
+    level: debug ? 'debug' : 'info',
+    secrets: knownSecrets,
+    format: process.env.QIAO_LOG_FORMAT === 'json' ? 'json' : 'text',
+  });
 }
 
-/** Display width of a string in a terminal (CJK characters take two columns). */
-export function width(s: string): number {
-  let w = 0;
-  for (const ch of s) {
-    const c = ch.codePointAt(0)!;
-    w += (c >= 0x1100 && c <= 0x115f) || (c >= 0x2e80 && c <= 0xa4cf) || (c >= 0xac00 && c <= 0xd7a3) || (c >= 0xf900 && c <= 0xfaff) || (c >= 0xfe30 && c <= 0xfe4f) || (c >= 0xff00 && c <= 0xff60) || (c >= 0xffe0 && c <= 0xffe6) ? 2 : 1;
-  }
-  return w;
-}
+// A table with no borders: a header, a rule under it, columns two spaces apart. cli-table3 measures
+// cells with string-width, so Chinese names (two columns each) line up.
+const PLAIN: Partial<Record<Table.CharName, string>> = {
+  top: '', 'top-mid': '', 'top-left': '', 'top-right': '',
+  bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '',
+  left: '', 'left-mid': '', right: '', 'right-mid': '',
+  mid: '─', 'mid-mid': '  ', middle: '  ',
+};
 
-function pad(s: string, n: number): string {
-  return s + ' '.repeat(Math.max(0, n - width(s)));
-}
-
-/** Renders rows as an aligned text table with a header rule. */
+/** Renders rows as an aligned text table with a header rule (cli-table3). */
 export function table(headers: string[], rows: string[][]): string {
-  const widths = headers.map((h, i) => Math.max(width(h), ...rows.map((r) => width(r[i] ?? ''))));
-  const line = (cells: string[]) => cells.map((c, i) => pad(c, widths[i]!)).join('  ').trimEnd();
-  return [line(headers), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+  const t = new Table({ head: headers, chars: PLAIN, style: { head: [], border: [], 'padding-left': 0, 'padding-right': 0, compact: true } });
+  t.push(...rows.map((r) => headers.map((_h, i) => r[i] ?? '')));
+  return t.toString();
 }
 
 export function formatDuration(ms: number): string {

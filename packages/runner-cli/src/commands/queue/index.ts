@@ -2,6 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { QiaoCommand } from '../../lib/base-command.js';
 import { diagnose } from '../../lib/diagnose.js';
 import { out, printJson, table } from '../../lib/output.js';
+import { allConnectors } from '../../lib/resolver.js';
 import { schemeIdOf } from '../../lib/scheme-id.js';
 import { stateFlag, withStateStore } from '../../lib/state.js';
 
@@ -22,6 +23,8 @@ export default class Queue extends QiaoCommand {
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Queue);
     const scheme = await schemeIdOf(args.scheme);
+    // named by id, the scheme's connectors are unknown: learn the diagnoses of every connector qiao ships
+    await allConnectors();
     await withStateStore(flags.state, async (store) => {
       const status = flags.status as 'pending' | 'in-flight' | 'done' | 'dead' | undefined;
       const counts = await store.counts(scheme);

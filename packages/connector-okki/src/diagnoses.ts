@@ -1,0 +1,15 @@
+import type { Diagnosis } from '@qiao/core';
+import { DETAIL_NOT_FOUND } from './streams/company.stream.js';
+
+/** What OKKI's errors mean for the user and what to do; shown by the CLI next to the error. */
+export const diagnoses: readonly Diagnosis[] = [
+  {
+    reason: /^okki\.(auth$|invalid_client)/,
+    hint: 'OKKI refused the credentials: check OKKI_CLIENT_ID and OKKI_CLIENT_SECRET (the app in OKKI open platform, scope company).',
+  },
+  {
+    reason: 'okki.rate_limited',
+    hint: 'OKKI rate limit (HTTP 429): lower OKKI_REQUESTS_PER_SECOND / OKKI_CONCURRENCY (source.limits in the scheme).',
+  },
+  { reason: DETAIL_NOT_FOUND, hint: 'Deleted in OKKI between the list and the detail call: nothing to do; it is skipped.' },
+];
