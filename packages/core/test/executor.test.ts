@@ -10,7 +10,7 @@ import {
   type Source,
   type Target,
 } from '../src/index.js';
-import { memoryTargetStore } from '../src/testing/index.js';
+import { memoryRecord, memoryTargetStore } from '../src/testing/index.js';
 import { memoryResolver, tempDir, writeTemp } from './helpers.js';
 
 const dir = tempDir('qiao-exec-');
@@ -93,31 +93,26 @@ describe('runScheme', () => {
     expect(report.errors[0]!.message).toContain('/name/zh_CN');
   });
 
-  it("tells the source the fields the mapping reads, and has it complete the records kept as dead letters", async () => {
-    const { loaded } = await scheme('{ count: 6 }');
-    // records with an amount above 30 get an empty name: their payloads do not fit, and they are kept
-    const { mapper } = DeclarativeMapper.compile({ code: 'id', 'name.zh_CN': "amount > 30 ? '' : name" });
-    const wired = wireScheme(loaded);
-    const real = wired.source;
-    let given: ReadonlySet<string> | undefined;
-    const completed: string[] = [];
-    const source: Source = {
-      read: (ctx) => {
-        given = ctx.fields;
-        return real.read(ctx);
-      },
-      complete: (record) => {
-        completed.push(record.key);
-        record.data.completed = true;
-      },
-    };
+  it('keeps the record as read with each dead letter, so that a re-queued one is mapped again', async () => {
+    const { loaded, storeName } = await scheme('{ count: 6 }');
+    // the mapping fails for records with an amount above 30: they are kept unmapped, with the record
+    const { mapper } = DeclarativeMapper.compile({ code: 'id', 'name.zh_CN': "amount > 30 ? $error('amount too large') : name" });
     const store = new SqliteStateStore(tempDir());
-    const report = await runLoadedScheme({ ...loaded, mapper }, store, { wired: { ...wired, source } });
-    expect([...given!].sort()).toEqual(['amount', 'id', 'name']);
+    const report = await runLoadedScheme({ ...loaded, mapper }, store);
     expect(report.counts).toMatchObject({ inserted: 3, failed: 3 });
-    expect(completed.sort()).toEqual(['R0000004', 'R0000005', 'R0000006']);
+    expect(report.errors).toEqual([expect.objectContaining({ code: 'mapping.error', count: 3 })]);
     const dead = store.list(loaded.scheme.id, { status: 'dead' });
-    expect(dead.map((d) => d.source?.completed)).toEqual([true, true, true]);
+    expect(dead.map((d) => d.payload)).toEqual([null, null, null]);
+    expect(dead.map((d) => d.source)).toEqual([4, 5, 6].map((i) => memoryRecord(i).data));
+
+    // re-queued once the mapping is fixed, they are mapped again and written, once each
+    expect(store.requeueDead(loaded.scheme.id)).toBe(3);
+    const retry = await runLoadedScheme(loaded, store, { drainOnly: true });
+    expect(retry).toMatchObject({ status: 'succeeded', counts: { inserted: 3, failed: 0 } });
+    const target = memoryTargetStore(storeName);
+    expect(target.records.get('R0000005')?.payload).toMatchObject({ code: 'R0000005', name: { zh_CN: '记录 5' }, amount: 50 });
+    expect([...target.inserts.values()].every((c) => c === 1)).toBe(true);
+    expect(store.counts(loaded.scheme.id)).toMatchObject({ pending: 0, dead: 0 });
   });
 
   it('never moves the cursor past a record that was not delivered, and resumes the queue', async () => {
