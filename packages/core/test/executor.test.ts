@@ -7,6 +7,8 @@ import {
   SqliteStateStore,
   wireScheme,
   type LoadedScheme,
+  type SourceRecord,
+  type StateStore,
   type Source,
   type Target,
 } from '../src/index.js';
@@ -169,6 +171,37 @@ describe('runScheme', () => {
     // a run that only drains the queue reads nothing and writes at once: no warm-up
     await runLoadedScheme(loaded, store, { wired: { ...wired, target }, drainOnly: true });
     expect(warmUps).toBe(1);
+  });
+
+  it('works with a state store and a mapper that answer only with promises', async () => {
+    const { loaded, storeName } = await scheme('{ count: 120, poisonEvery: 40 }');
+    const sync = new SqliteStateStore(tempDir());
+    const calls = new Set<string>();
+    // every method of the store answers a tick later, as a server-backed store would
+    const store = new Proxy(sync, {
+      get(target, name, receiver) {
+        const v = Reflect.get(target, name, receiver) as unknown;
+        if (typeof v !== 'function' || name === 'close') return v;
+        return async (...args: unknown[]) => {
+          calls.add(String(name));
+          await new Promise((r) => setImmediate(r));
+          return (v as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    }) as unknown as StateStore;
+    // the scheme's mapper, answering only with promises
+    const mapper = Object.create(loaded.mapper, { map: { value: async (rec: SourceRecord) => loaded.mapper.map(rec) } }) as typeof loaded.mapper;
+    const report = await runLoadedScheme({ ...loaded, mapper }, store, { batchSize: 25, maxQueued: 30, concurrency: 3 });
+    expect(report).toMatchObject({ status: 'partial', counts: { read: 120, inserted: 117, failed: 3 } });
+    expect(report.errors).toEqual([expect.objectContaining({ code: 'memory.poison', count: 3 })]);
+    expect([...memoryTargetStore(storeName).inserts.values()].every((c) => c === 1)).toBe(true);
+    expect(sync.getCursor(loaded.scheme.id, 'records')).toBe('2026-01-01T00:02:00.000Z');
+    expect(sync.counts(loaded.scheme.id)).toMatchObject({ pending: 0, 'in-flight': 0, dead: 3 });
+    expect([...calls]).toEqual(expect.arrayContaining(['lock', 'enqueue', 'claim', 'complete', 'fail', 'setCursor', 'finishRun']));
+    expect(calls.has('enqueueClaimed')).toBe(false);
+
+    const again = await runLoadedScheme({ ...loaded, mapper }, store, { full: true });
+    expect(again.counts).toMatchObject({ read: 120, skipped: 117, failed: 3, inserted: 0 });
   });
 
   it('reports progress with a total and an ETA', async () => {
