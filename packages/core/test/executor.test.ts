@@ -7,6 +7,9 @@ import {
   SqliteStateStore,
   wireScheme,
   type LoadedScheme,
+  type SourceRecord,
+  type StateStore,
+  type Source,
   type Target,
 } from '../src/index.js';
 import { memoryRecord, memoryTargetStore } from '../src/testing/index.js';
@@ -105,6 +108,28 @@ describe('runScheme', () => {
     );
   });
 
+  it('keeps the record as read with each dead letter, so that a re-queued one is mapped again', async () => {
+    const { loaded, storeName } = await scheme('{ count: 6 }');
+    // the mapping fails for records with an amount above 30: they are kept unmapped, with the record
+    const { mapper } = DeclarativeMapper.compile({ code: 'id', 'name.zh_CN': "amount > 30 ? $error('amount too large') : name" });
+    const store = new SqliteStateStore(tempDir());
+    const report = await runLoadedScheme({ ...loaded, mapper }, store);
+    expect(report.counts).toMatchObject({ inserted: 3, failed: 3 });
+    expect(report.errors).toEqual([expect.objectContaining({ code: 'mapping.error', count: 3 })]);
+    const dead = await store.list(loaded.scheme.id, { status: 'dead' });
+    expect(dead.map((d) => d.payload)).toEqual([null, null, null]);
+    expect(dead.map((d) => d.source)).toEqual([4, 5, 6].map((i) => memoryRecord(i).data));
+
+    // re-queued once the mapping is fixed, they are mapped again and written, once each
+    expect(await store.requeueDead(loaded.scheme.id)).toBe(3);
+    const retry = await runLoadedScheme(loaded, store, { drainOnly: true });
+    expect(retry).toMatchObject({ status: 'succeeded', counts: { inserted: 3, failed: 0 } });
+    const target = memoryTargetStore(storeName);
+    expect(target.records.get('R0000005')?.payload).toMatchObject({ code: 'R0000005', name: { zh_CN: '记录 5' }, amount: 50 });
+    expect([...target.inserts.values()].every((c) => c === 1)).toBe(true);
+    expect(await store.counts(loaded.scheme.id)).toMatchObject({ pending: 0, dead: 0 });
+  });
+
   it('never moves the cursor past a record that was not delivered, and resumes the queue', async () => {
     const { loaded, storeName } = await scheme('{ count: 100 }');
     const store = new SqliteStateStore(tempDir());
@@ -159,6 +184,37 @@ describe('runScheme', () => {
     // a run that only drains the queue reads nothing and writes at once: no warm-up
     await runLoadedScheme(loaded, store, { wired: { ...wired, target }, drainOnly: true });
     expect(warmUps).toBe(1);
+  });
+
+  it('works with a state store and a mapper that answer only with promises', async () => {
+    const { loaded, storeName } = await scheme('{ count: 120, poisonEvery: 40 }');
+    const sync = new SqliteStateStore(tempDir());
+    const calls = new Set<string>();
+    // every method of the store answers a tick later, as a server-backed store would
+    const store = new Proxy(sync, {
+      get(target, name, receiver) {
+        const v = Reflect.get(target, name, receiver) as unknown;
+        if (typeof v !== 'function' || name === 'close') return v;
+        return async (...args: unknown[]) => {
+          calls.add(String(name));
+          await new Promise((r) => setImmediate(r));
+          return (v as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    }) as unknown as StateStore;
+    // the scheme's mapper, answering only with promises
+    const mapper = Object.create(loaded.mapper, { map: { value: async (rec: SourceRecord) => loaded.mapper.map(rec) } }) as typeof loaded.mapper;
+    const report = await runLoadedScheme({ ...loaded, mapper }, store, { batchSize: 25, maxQueued: 30, concurrency: 3 });
+    expect(report).toMatchObject({ status: 'partial', counts: { read: 120, inserted: 117, failed: 3 } });
+    expect(report.errors).toEqual([expect.objectContaining({ code: 'memory.poison', count: 3 })]);
+    expect([...memoryTargetStore(storeName).inserts.values()].every((c) => c === 1)).toBe(true);
+    expect(await sync.getCursor(loaded.scheme.id, 'records')).toBe('2026-01-01T00:02:00.000Z');
+    expect(await sync.counts(loaded.scheme.id)).toMatchObject({ pending: 0, 'in-flight': 0, dead: 3 });
+    expect([...calls]).toEqual(expect.arrayContaining(['lock', 'enqueue', 'claim', 'complete', 'fail', 'setCursor', 'finishRun']));
+    expect(calls.has('enqueueClaimed')).toBe(false);
+
+    const again = await runLoadedScheme({ ...loaded, mapper }, store, { full: true });
+    expect(again.counts).toMatchObject({ read: 120, skipped: 117, failed: 3, inserted: 0 });
   });
 
   it('reports progress with a total and an ETA', async () => {

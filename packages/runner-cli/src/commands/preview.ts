@@ -24,7 +24,8 @@ export default class Preview extends QiaoCommand {
     // Read the state only if it exists: a preview never creates or changes it.
     const store = existsSync(join(dir, 'state.db')) ? new SqliteStateStore(dir) : undefined;
     try {
-      const rows = await previewScheme(loaded, wireScheme(loaded), { limit: flags.limit, ...(store ? { store } : {}) });
+      // the run's own read and map stages: what it shows is what a run would do
+      const rows = await previewScheme(loaded, wireScheme(loaded), { limit: flags.limit, store });
       if (flags.json) return printJson(rows);
       const mapping = loaded.scheme.mapping;
       for (const row of rows) out(renderRow(row, mapping) + '\n');
@@ -47,7 +48,8 @@ function flatten(value: unknown, prefix = '', out: [string, string][] = []): [st
 }
 
 function renderRow(row: PreviewRow, mapping: Record<string, unknown>): string {
-  const mark = row.action === 'write' ? color.green('write') : row.action === 'invalid' ? color.red('INVALID') : color.dim(row.action);
+  // an invalid record shows the dead-letter reason a run would give it (payload.invalid, mapping.error…)
+  const mark = row.action === 'write' ? color.green('write') : row.action === 'invalid' ? color.red(`INVALID (${row.reason ?? 'invalid'})`) : color.dim(row.action);
   const lines = [`${color.bold(`record ${row.key}`)} → ${mark}`];
   const payload = row.payload ? flatten(row.payload) : [];
   const rows = payload.map(([field, value]) => {

@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { previewScheme, resolveStateDir, runLoadedScheme, SqliteStateStore, wireScheme, type RunReport } from '@qiao/core';
+import { dryRunScheme, resolveStateDir, runLoadedScheme, SqliteStateStore, wireScheme, type LoadedScheme, type RunReport } from '@qiao/core';
 import { QiaoCommand } from '../lib/base-command.js';
 import { diagnose } from '../lib/diagnose.js';
 import { loadSchemeForCli } from '../lib/load.js';
@@ -71,40 +71,10 @@ With --json, stdout holds exactly one JSON object, the run report; logs and prog
     }
   }
 
-  private async dryRun(loaded: Awaited<ReturnType<typeof loadSchemeForCli>>, store: SqliteStateStore, limit: number | undefined, signal: AbortSignal): Promise<RunReport> {
-    const started = Date.now();
-    const counts = { read: 0, inserted: 0, updated: 0, skipped: 0, failed: 0 };
-    const errors = new Map<string, { code: string; message: string; count: number; hint?: string }>();
-    let wouldWrite = 0;
-    await previewScheme(loaded, wireScheme(loaded), {
-      store,
-      signal,
-      ...(limit ? { limit } : {}),
-      onRow: (row) => {
-        counts.read++;
-        if (row.action === 'write') wouldWrite++;
-        else if (row.action === 'unchanged' || row.action === 'skip') counts.skipped++;
-        else {
-          counts.failed++;
-          const g = errors.get('invalid') ?? { code: 'invalid', message: row.problems[0] ?? '', count: 0 };
-          g.count++;
-          errors.set('invalid', g);
-        }
-      },
-    });
-    const finished = Date.now();
-    err(`dry run: ${wouldWrite} records would be written; nothing was written and no state changed`);
-    return {
-      scheme: loaded.scheme.id,
-      runId: 'dry-run',
-      status: counts.failed ? 'partial' : 'succeeded',
-      counts,
-      startedAt: new Date(started).toISOString(),
-      finishedAt: new Date(finished).toISOString(),
-      durationMs: finished - started,
-      errors: [...errors.values()],
-      dryRun: true,
-      wouldWrite,
-    } as RunReport;
+  /** What a run would do, through the run's own read and map stages; nothing is written, no state moves. */
+  private async dryRun(loaded: LoadedScheme, store: SqliteStateStore, limit: number | undefined, signal: AbortSignal): Promise<RunReport> {
+    const report = await dryRunScheme(loaded, wireScheme(loaded), { store, signal, limit, hintFor: diagnose });
+    err(`dry run: ${report.wouldWrite} records would be written; nothing was written and no state changed`);
+    return report;
   }
 }
