@@ -45,4 +45,3 @@ export interface ConnectorPlugin {
   diagnoses?: readonly import('./diagnosis.js').Diagnosis[];
 }
 
-export const ConnectorPluginToken: InjectionToken<ConnectorPlugin> = Symbol.for('qiao.ConnectorPlugin');

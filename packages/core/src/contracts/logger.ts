@@ -1,4 +1,3 @@
-import type { InjectionToken } from 'tsyringe';
 
 /** Structured log sink. Implementations redact secrets before anything is written. */
 export interface Logger {
@@ -8,7 +7,6 @@ export interface Logger {
   error(message: string, fields?: Record<string, unknown>): void;
 }
 
-export const LoggerToken: InjectionToken<Logger> = Symbol.for('qiao.Logger');
 
 /** A logger that drops everything (tests, quiet runs). */
 export const silentLogger: Logger = {

@@ -1,4 +1,3 @@
-import type { InjectionToken } from 'tsyringe';
 import type { SourceRecord } from './source.js';
 import type { TargetPayload } from './target.js';
 
@@ -21,4 +20,3 @@ export interface Mapper {
   map(record: SourceRecord): Promise<TargetPayload>;
 }
 
-export const MapperToken: InjectionToken<Mapper> = Symbol.for('qiao.Mapper');

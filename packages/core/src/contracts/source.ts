@@ -44,7 +44,6 @@ export interface Source {
   read(ctx: ReadContext): AsyncIterable<SourceRecord>;
 }
 
-export const SourceToken: InjectionToken<Source> = Symbol.for('qiao.Source');
 
 /** The DI token a connector registers the source of stream `id` under. */
 export function sourceToken(streamId: string): InjectionToken<Source> {

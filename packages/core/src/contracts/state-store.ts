@@ -1,4 +1,3 @@
-import type { InjectionToken } from 'tsyringe';
 import type { TargetPayload, WriteOutcome } from './target.js';
 
 export type QueueStatus = 'pending' | 'in-flight' | 'done' | 'dead';
@@ -217,4 +216,3 @@ export interface StateAdmin extends Pick<StateStore, 'getCursor' | 'counts' | 'c
   schemes(): Promise<string[]>;
 }
 
-export const StateStoreToken: InjectionToken<StateStore> = Symbol.for('qiao.StateStore');

@@ -44,7 +44,6 @@ export interface Target {
   warmUp?(signal: AbortSignal): Promise<void>;
 }
 
-export const TargetToken: InjectionToken<Target> = Symbol.for('qiao.Target');
 
 /** The DI token a connector registers the target of operation `id` under. */
 export function targetToken(operationId: string): InjectionToken<Target> {
