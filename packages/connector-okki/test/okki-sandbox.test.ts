@@ -81,14 +81,18 @@ describe('OKKI sandbox', () => {
   });
 
   describe('GET /v1/company/list', () => {
-    it('pages by page number with totalItem, in a stable company_id order', async () => {
+    it('pages by page number with totalItem, most recently updated first (then the larger company_id)', async () => {
       const p1 = await get(sb, '/v1/company/list?start_index=1&count=100', auth);
       const p3 = await get(sb, '/v1/company/list?start_index=3&count=100', auth);
       expect(p1.body).toMatchObject({ code: 200, message: 'success', data: { totalItem: 250, count: 100 } });
       expect(p1.body.now).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
       expect(p3.body.data.list).toHaveLength(50);
-      const ids = [...p1.body.data.list, ...p3.body.data.list].map((r: { company_id: unknown }) => Number(r.company_id));
-      expect([...ids].sort((a, b) => a - b)).toEqual(ids);
+      const rows = [...p1.body.data.list, ...p3.body.data.list].map((r: { company_id: unknown; update_time: string }) => [r.update_time, Number(r.company_id)] as const);
+      const sorted = [...rows].sort(([ta, ia], [tb, ib]) => (ta === tb ? ib - ia : ta < tb ? 1 : -1));
+      expect(rows).toEqual(sorted);
+      expect(rows[0]![0] > rows.at(-1)![0]).toBe(true);
+      // companies() is in list order
+      expect(sb.companies().slice(0, 100).map((c) => c.company_id)).toEqual(p1.body.data.list.map((r: { company_id: unknown }) => Number(r.company_id)));
     });
 
     it('defaults to 20 per page and clamps count at 100', async () => {
@@ -187,7 +191,7 @@ describe('OKKI sandbox', () => {
     it('answers an unknown id with HTTP 200 and code 404', async () => {
       const res = await get(sb, '/v1/company/info?company_id=1', auth);
       expect(res.status).toBe(200);
-      expect(res.body).toEqual({ code: 404, message: 'Not Found Resource', data: [] });
+      expect(res.body).toEqual({ code: 404, message: 'Not Found Resource', now: expect.stringMatching(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/), data: [] });
     });
   });
 
@@ -227,7 +231,7 @@ describe('OKKI sandbox', () => {
   });
 
   describe('mutations', () => {
-    it('updateCompany bumps update_time to now; addCompany appends; deleteCompany moves to removed', async () => {
+    it('updateCompany bumps update_time to now; addCompany puts it first; deleteCompany moves to removed', async () => {
       let clock = Date.UTC(2025, 0, 10, 2, 0, 0); // 2025-01-10 10:00:00 China time
       const s = await startOkkiSandbox({ customers: 10, now: () => clock });
       try {
@@ -236,11 +240,12 @@ describe('OKKI sandbox', () => {
         const updated = s.updateCompany(id, { name: '新名称有限公司', homepage: 'https://www.example.cn' });
         expect(updated.update_time).toBe('2025-01-10 10:01:00');
         expect(updated.name).toBe('新名称有限公司');
+        expect(s.companies()[0]?.company_id).toBe(id); // the list is most recently updated first
 
         const added = s.addCompany({ name: '杭州新增测试有限公司' });
         expect(added.create_time).toBe('2025-01-10 10:01:00');
         expect(s.companies()).toHaveLength(11);
-        expect(s.companies().at(-1)?.company_id).toBe(added.company_id);
+        expect(s.companies()[0]?.company_id).toBe(added.company_id);
 
         expect(s.deleteCompany(id)).toBe(true);
         expect(s.deleteCompany(id)).toBe(false);
