@@ -252,7 +252,9 @@ async function* pages<Row, Detail>(o: PagedDetailOptions<Row, Detail>, signal: A
   const pass = relist?.pass ?? 1;
   const seen = relist?.seen;
   const versionOf = o.versionOf;
+  /** The first page's total (what the pass reports), and the latest page's (where paging stops). */
   let total: number | undefined;
+  let latestTotal: number | undefined;
   let totalSteady = true;
   /** Rows listed so far, and rows taken (keyed, within the limit). */
   let listed = 0;
@@ -265,6 +267,7 @@ async function* pages<Row, Detail>(o: PagedDetailOptions<Row, Detail>, signal: A
   // rather than after the window has drained.
   const arrive = (page: ListPage<Row>): { keyed: Keyed<Row>[]; last: boolean } => {
     if (page.total !== undefined) {
+      latestTotal = page.total;
       if (total === undefined) {
         total = page.total;
         if (pass === 1) o.onTotal?.(limit !== undefined ? Math.min(limit, total) : total);
@@ -293,7 +296,7 @@ async function* pages<Row, Detail>(o: PagedDetailOptions<Row, Detail>, signal: A
     }
     taken += keyed.length;
     details?.add(keyed);
-    const last = page.last ?? (page.rows.length === 0 || (total !== undefined && listed >= total));
+    const last = page.last ?? (page.rows.length === 0 || (latestTotal !== undefined && listed >= latestTotal));
     return { keyed, last: last || (limit !== undefined && taken >= limit) };
   };
 
