@@ -28,8 +28,9 @@ describe('company stream: paging', () => {
     expect(keys(records)).toEqual(liveIds(s));
     expect(new Set(keys(records)).size).toBe(45);
     expect(totals).toEqual([45]);
-    expect(listQueries(s).map((q) => q.start_index)).toEqual(['1', '2', '3']);
-    expect(s.counters.list).toBe(3);
+    // the read, then one re-list pass that finds nothing new
+    expect(listQueries(s).map((q) => q.start_index)).toEqual(['1', '2', '3', '1', '2', '3']);
+    expect(s.counters.list).toBe(6);
     expect(records.every((r) => r.stream === 'company' && typeof r.cursor === 'string')).toBe(true);
   });
 
@@ -38,7 +39,7 @@ describe('company stream: paging', () => {
     const { stream } = wire(s);
     const records = await collect(stream, readContext({ params: { count: 20 } }));
     expect(records).toHaveLength(40);
-    expect(s.counters.list).toBe(2);
+    expect(listQueries(s).map((q) => q.start_index)).toEqual(['1', '2', '1', '2']);
   });
 
   it('reads everything when count exceeds what OKKI serves (500 asked, 100 served)', async () => {
@@ -48,6 +49,9 @@ describe('company stream: paging', () => {
     expect(records).toHaveLength(250);
     expect(keys(records)).toEqual(liveIds(s));
     expect(listQueries(s).map((q) => [q.start_index, q.count])).toEqual([
+      ['1', '500'],
+      ['2', '500'],
+      ['3', '500'],
       ['1', '500'],
       ['2', '500'],
       ['3', '500'],
@@ -153,7 +157,7 @@ describe('company stream: faults and tokens', () => {
     expect(keys(records)).toEqual(liveIds(s));
     expect(records.every((r) => !r.skip)).toBe(true);
     const served = s.counters.list + s.counters.info;
-    expect(served).toBe(5 + 95);
+    expect(served).toBe(2 * 5 + 95); // two list passes of 5 pages, one detail each
     expect(s.counters.unauthorized).toBeGreaterThan(0);
     // Every token served exactly `ttl` calls: one refresh per expiry, however many requests saw it.
     expect(s.counters.token).toBe(Math.ceil(served / ttl));
@@ -242,11 +246,18 @@ describe('company stream: incremental', () => {
 
     const [y, mo, d, h, mi, sec] = cursor.split(/[- :]/).map(Number) as [number, number, number, number, number, number];
     const start = formatChinaTime(Date.UTC(y, mo - 1, d, h - 8, mi, sec) - lookbackMs);
-    const q = listQueries(s)[0]!;
-    expect(q.start_time).toBe(start);
-    expect(q.end_time).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
-    expect(q.end_time! >= before && q.end_time! <= after).toBe(true);
-    expect(q.time_type).toBe('1');
+    const [q, ...later] = listQueries(s);
+    expect(q!.start_time).toBe(start);
+    // the first page asks without an end; its `now` ends the window of every later page and pass
+    expect(q!.end_time).toBeUndefined();
+    expect(later.length).toBeGreaterThan(2);
+    for (const l of later) {
+      expect(l.start_time).toBe(start);
+      expect(l.end_time).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
+      expect(l.end_time! >= before && l.end_time! <= after).toBe(true);
+      expect(l.end_time).toBe(later[0]!.end_time);
+    }
+    expect(q!.time_type).toBe('1');
 
     const expected = s.companies().filter((c) => String(c.update_time) >= start).map((c) => String(c.company_id));
     expect(expected.length).toBeGreaterThanOrEqual(50);

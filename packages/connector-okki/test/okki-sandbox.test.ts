@@ -81,14 +81,18 @@ describe('OKKI sandbox', () => {
   });
 
   describe('GET /v1/company/list', () => {
-    it('pages by page number with totalItem, in a stable company_id order', async () => {
+    it('pages by page number with totalItem, most recently updated first (then the larger company_id)', async () => {
       const p1 = await get(sb, '/v1/company/list?start_index=1&count=100', auth);
       const p3 = await get(sb, '/v1/company/list?start_index=3&count=100', auth);
       expect(p1.body).toMatchObject({ code: 200, message: 'success', data: { totalItem: 250, count: 100 } });
       expect(p1.body.now).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
       expect(p3.body.data.list).toHaveLength(50);
-      const ids = [...p1.body.data.list, ...p3.body.data.list].map((r: { company_id: unknown }) => Number(r.company_id));
-      expect([...ids].sort((a, b) => a - b)).toEqual(ids);
+      const rows = [...p1.body.data.list, ...p3.body.data.list].map((r: { company_id: unknown; update_time: string }) => [r.update_time, Number(r.company_id)] as const);
+      const sorted = [...rows].sort(([ta, ia], [tb, ib]) => (ta === tb ? ib - ia : ta < tb ? 1 : -1));
+      expect(rows).toEqual(sorted);
+      expect(rows[0]![0] > rows.at(-1)![0]).toBe(true);
+      // companies() is in list order
+      expect(sb.companies().slice(0, 100).map((c) => c.company_id)).toEqual(p1.body.data.list.map((r: { company_id: unknown }) => Number(r.company_id)));
     });
 
     it('defaults to 20 per page and clamps count at 100', async () => {
@@ -187,7 +191,7 @@ describe('OKKI sandbox', () => {
     it('answers an unknown id with HTTP 200 and code 404', async () => {
       const res = await get(sb, '/v1/company/info?company_id=1', auth);
       expect(res.status).toBe(200);
-      expect(res.body).toEqual({ code: 404, message: 'Not Found Resource', data: [] });
+      expect(res.body).toEqual({ code: 404, message: 'Not Found Resource', now: expect.stringMatching(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/), data: [] });
     });
   });
 
@@ -227,7 +231,7 @@ describe('OKKI sandbox', () => {
   });
 
   describe('mutations', () => {
-    it('updateCompany bumps update_time to now; addCompany appends; deleteCompany moves to removed', async () => {
+    it('updateCompany bumps update_time to now; addCompany puts it first; deleteCompany moves to removed', async () => {
       let clock = Date.UTC(2025, 0, 10, 2, 0, 0); // 2025-01-10 10:00:00 China time
       const s = await startOkkiSandbox({ customers: 10, now: () => clock });
       try {
@@ -236,11 +240,12 @@ describe('OKKI sandbox', () => {
         const updated = s.updateCompany(id, { name: '新名称有限公司', homepage: 'https://www.example.cn' });
         expect(updated.update_time).toBe('2025-01-10 10:01:00');
         expect(updated.name).toBe('新名称有限公司');
+        expect(s.companies()[0]?.company_id).toBe(id); // the list is most recently updated first
 
         const added = s.addCompany({ name: '杭州新增测试有限公司' });
         expect(added.create_time).toBe('2025-01-10 10:01:00');
         expect(s.companies()).toHaveLength(11);
-        expect(s.companies().at(-1)?.company_id).toBe(added.company_id);
+        expect(s.companies()[0]?.company_id).toBe(added.company_id);
 
         expect(s.deleteCompany(id)).toBe(true);
         expect(s.deleteCompany(id)).toBe(false);
@@ -248,6 +253,117 @@ describe('OKKI sandbox', () => {
         expect(s.removedCompanies().map((c) => c.company_id)).toEqual([id]);
       } finally {
         await s.stop();
+      }
+    });
+  });
+
+  describe('clock', () => {
+    it('puts now, from its own clock, in every envelope: list, detail, not found, bad query, missing scope, faults', async () => {
+      const base = Date.UTC(2026, 0, 21, 8, 2, 22); // 2026-01-21 16:02:22 China time
+      const s = await startOkkiSandbox({ customers: 3, now: () => base, clockOffsetMs: -3600_000 });
+      try {
+        const t = await accessToken(s);
+        const id = s.companies()[0]!.company_id;
+        const bodies = [
+          (await get(s, '/v1/company/list', t)).body,
+          (await get(s, `/v1/company/info?company_id=${id}`, t)).body,
+          (await get(s, '/v1/company/info?company_id=1', t)).body,
+          (await get(s, '/v1/company/list?start_time=yesterday', t)).body,
+        ];
+        const userScope = ((await (await token(s, { scope: 'user' })).json()) as { access_token: string }).access_token;
+        bodies.push((await get(s, '/v1/company/list', userScope)).body);
+        s.setFaults({ rate: 1, kinds: ['500'] });
+        bodies.push((await get(s, '/v1/company/list', t)).body);
+        s.setFaults({ kinds: ['429'] });
+        bodies.push((await get(s, '/v1/company/list', t)).body);
+        s.setFaults({ rate: 0 });
+        expect(bodies.map((b) => [b.code, b.now])).toEqual([200, 200, 404, 400, 403, 500, 429].map((code) => [code, '2026-01-21 15:02:22']));
+        s.setClockOffset(0);
+        expect((await get(s, '/v1/company/list', t)).body.now).toBe('2026-01-21 16:02:22');
+        expect(s.now()).toBe(base);
+      } finally {
+        await s.stop();
+      }
+    });
+  });
+
+  describe('changes while clients read', () => {
+    const clock = Date.UTC(2026, 0, 21, 8, 0, 0);
+    const ids = (s: OkkiSandbox) => s.companies().map((c) => c.company_id as number);
+
+    it('edits, adds, deletes, moves and backdates customers, each as its kind says', async () => {
+      const s = await startOkkiSandbox({ customers: 30, removedCustomers: 2, now: () => clock });
+      try {
+        const before = ids(s);
+        const edit = s.mutate('edit')!;
+        expect(ids(s)[0]).toBe(edit.company_id); // moved to the front
+        expect(s.company(edit.company_id)).toMatchObject({ update_time: '2026-01-21 16:00:00', address: expect.stringMatching(/（变更1）$/) });
+
+        const add = s.mutate('add')!;
+        expect(ids(s)[0]).toBe(add.company_id);
+        expect(before).not.toContain(add.company_id);
+
+        const del = s.mutate('delete')!;
+        expect(s.company(del.company_id)).toBeUndefined();
+        expect(s.removedCompanies()[0]!.company_id).toBe(del.company_id); // most recently deleted first
+        expect(s.removedCompanies()).toHaveLength(3);
+
+        const order = ids(s);
+        const unchanged = s.companies();
+        const shift = s.mutate('shift')!;
+        expect(ids(s).sort()).toEqual([...order].sort());
+        expect(s.company(shift.company_id)).toEqual(unchanged.find((c) => c.company_id === shift.company_id));
+
+        const back = s.mutate('backdate')!;
+        expect(String(s.company(back.company_id)!.update_time) < '2026-01-21 16:00:00').toBe(true);
+
+        expect(s.mutationLog.map((m) => m.kind)).toEqual(['edit', 'add', 'delete', 'shift', 'backdate']);
+        expect(s.counters.mutations).toBe(5);
+        expect(s.companies()).toHaveLength(30);
+      } finally {
+        await s.stop();
+      }
+    });
+
+    it('changes on demand before the requests it is told to, up to max', async () => {
+      const s = await startOkkiSandbox({ customers: 40, now: () => clock, mutations: { rate: 1, kinds: ['delete'], on: 'list', max: 3 } });
+      try {
+        const t = await accessToken(s);
+        const id = s.companies()[0]!.company_id;
+        await get(s, `/v1/company/info?company_id=${id}`, t);
+        expect(s.counters.mutations).toBe(0); // not before a detail call
+        const totals: number[] = [];
+        for (let i = 0; i < 5; i++) totals.push((await get(s, '/v1/company/list?count=1', t)).body.data.totalItem);
+        expect(totals).toEqual([39, 38, 37, 37, 37]);
+        expect(s.counters.mutations).toBe(3);
+
+        s.setMutations({ rate: 1, kinds: ['edit'], on: 'info' });
+        await get(s, '/v1/company/list?count=1', t);
+        expect(s.counters.mutations).toBe(3);
+        await get(s, `/v1/company/info?company_id=${id}`, t);
+        expect(s.mutationLog.at(-1)?.kind).toBe('edit');
+        s.setMutations({ rate: 0 });
+        await get(s, `/v1/company/info?company_id=${id}`, t);
+        expect(s.counters.mutations).toBe(4);
+        expect(() => s.setMutations({ rate: 2 })).toThrow(/within 0..1/);
+      } finally {
+        await s.stop();
+      }
+    });
+
+    it('makes the same changes for the same seed', async () => {
+      const a = await startOkkiSandbox({ customers: 50, seed: 4, now: () => clock });
+      const b = await startOkkiSandbox({ customers: 50, seed: 4, now: () => clock });
+      try {
+        for (const kind of ['edit', 'delete', 'shift', 'edit'] as const) {
+          a.mutate(kind);
+          b.mutate(kind);
+        }
+        expect(a.mutationLog).toEqual(b.mutationLog);
+        expect(a.companies()).toEqual(b.companies());
+      } finally {
+        await a.stop();
+        await b.stop();
       }
     });
   });

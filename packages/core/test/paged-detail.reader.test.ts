@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { readPagedDetail, type ListPage, type PagedDetailItem, type PagedDetailOptions } from '../src/index.js';
+import { READ_TOTAL_MISMATCH, READ_UNSETTLED, readPagedDetail, type ListPage, type PagedDetailItem, type PagedDetailOptions, type PassReport } from '../src/index.js';
 
 interface Row {
   id?: number;
@@ -237,5 +237,146 @@ describe('readPagedDetail: stopping', () => {
     expect(signals.every((s) => s.aborted)).toBe(true);
     expect(controller.signal.aborted).toBe(false);
     expect(removed).toBe(added);
+  });
+});
+
+interface Versioned {
+  id: number;
+  v: number;
+}
+
+/**
+ * A list that changes while it is read: `before(page, pass)` runs before each page is served, and may
+ * change `rows`. Pages of `size`, with `total` on every page.
+ */
+function movingList(count: number, size: number, before: (page: number, pass: number, rows: Versioned[]) => void = () => {}) {
+  const rows: Versioned[] = Array.from({ length: count }, (_, i) => ({ id: i + 1, v: 1 }));
+  const asked: number[] = [];
+  let pass = 0;
+  const fetchPage = async (page: number): Promise<ListPage<Versioned>> => {
+    if (page === 1) pass++;
+    asked.push(page);
+    before(page, pass, rows);
+    await sleep(1);
+    return { rows: rows.slice((page - 1) * size, page * size).map((r) => ({ ...r })), total: rows.length };
+  };
+  return { rows, asked, fetchPage };
+}
+
+const vKey = (row: Versioned) => String(row.id);
+const vVersion = (row: Versioned, detail?: { v: number }) => String(detail?.v ?? row.v);
+
+async function relist(options: Partial<PagedDetailOptions<Versioned, { v: number }>> & Pick<PagedDetailOptions<Versioned, { v: number }>, 'fetchPage'>) {
+  const warnings: [string, string][] = [];
+  const passes: PassReport[] = [];
+  const items = await collect<Versioned, { v: number }>({
+    keyOf: vKey,
+    versionOf: vVersion,
+    passes: 4,
+    signal: new AbortController().signal,
+    onWarning: (code, message) => warnings.push([code, message]),
+    onPass: (p) => passes.push(p),
+    label: '测试 list',
+    ...options,
+  });
+  return { items, warnings, passes };
+}
+
+describe('readPagedDetail: re-list passes', () => {
+  it('finds the rows a delete between two pages made the first pass skip, then settles', async () => {
+    const list = movingList(30, 10, (page, pass, rows) => {
+      if (pass === 1 && page === 2) rows.splice(2, 3); // rows 3–5 of page 1 go: 11–13 move onto page 1
+    });
+    const { items, warnings, passes } = await relist({ fetchPage: list.fetchPage });
+    const keys = items.map((i) => i.key);
+    expect(keys.slice(0, 27)).toEqual([...Array.from({ length: 10 }, (_, i) => String(i + 1)), ...Array.from({ length: 17 }, (_, i) => String(i + 14))]);
+    expect(keys.slice(27)).toEqual(['11', '12', '13']);
+    expect(list.asked).toEqual([1, 2, 3, 1, 2, 3, 1, 2, 3]);
+    expect(passes.map((p) => [p.pass, p.fresh, p.listed, p.total, p.totalSteady])).toEqual([
+      [1, 27, 27, 30, false],
+      [2, 3, 27, 27, true],
+      [3, 0, 27, 27, true],
+    ]);
+    expect(warnings).toEqual([]);
+  });
+
+  it('yields a row again, with a new detail, when its version changed; never the same version twice', async () => {
+    const list = movingList(20, 10, (page, pass, rows) => {
+      if (pass === 1 && page === 2) rows[3]!.v = 2; // edited after it was read
+    });
+    const details: string[] = [];
+    const { items, warnings } = await relist({
+      fetchPage: list.fetchPage,
+      fetchDetail: async (row) => {
+        details.push(`${row.id}@${row.v}`);
+        return { v: row.v };
+      },
+      window: 3,
+    });
+    expect(items.map((i) => `${i.key}@${i.detail?.v}`).filter((k) => k.startsWith('4@'))).toEqual(['4@1', '4@2']);
+    expect(items).toHaveLength(21);
+    expect(details.filter((d) => d.startsWith('4@'))).toEqual(['4@1', '4@2']);
+    expect(warnings).toEqual([]);
+  });
+
+  it("takes the detail's version as the one delivered: a row edited between list and detail is not read again", async () => {
+    const list = movingList(10, 10);
+    const details: number[] = [];
+    const { items } = await relist({
+      fetchPage: list.fetchPage,
+      fetchDetail: async (row) => {
+        details.push(row.id);
+        if (row.id === 5 && list.rows[4]!.v === 1) list.rows[4]!.v = 2; // edited once listed
+        return { v: list.rows[row.id - 1]!.v };
+      },
+    });
+    expect(items).toHaveLength(10);
+    expect(details.filter((id) => id === 5)).toHaveLength(1);
+    expect(list.asked).toEqual([1, 1]);
+  });
+
+  it('says READ_UNSETTLED when rows still move in the last pass allowed', async () => {
+    const list = movingList(25, 10, (page, _pass, rows) => {
+      if (page === 2) rows.splice(0, 1); // a row of page 1 goes before every second page
+    });
+    const { items, warnings, passes } = await relist({ fetchPage: list.fetchPage, passes: 3 });
+    expect(passes).toHaveLength(3);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]![0]).toBe(READ_UNSETTLED);
+    expect(warnings[0]![1]).toMatch(/^测试 list: rows were still moving after 3 list passes/);
+    expect(warnings[0]![1]).toMatch(/the count changed between its pages/);
+    // every row still there was read
+    const read = new Set(items.map((i) => i.key));
+    expect(list.rows.filter((r) => !read.has(String(r.id)))).toEqual([]);
+  });
+
+  it('says READ_TOTAL_MISMATCH when quiet passes list fewer rows than the system counts, and stops there', async () => {
+    // A system that counts 40 rows but serves no page past the second.
+    const rows = Array.from({ length: 40 }, (_, i) => ({ id: i + 1, v: 1 }));
+    const asked: number[] = [];
+    const fetchPage = async (page: number): Promise<ListPage<Versioned>> => {
+      asked.push(page);
+      return { rows: page <= 2 ? rows.slice((page - 1) * 10, page * 10) : [], total: 40 };
+    };
+    const { items, warnings } = await relist({ fetchPage, passes: 6 });
+    expect(items).toHaveLength(20);
+    expect(asked).toEqual([1, 2, 3, 1, 2, 3, 1, 2, 3]); // the third quiet pass with the same numbers is not needed
+    expect(warnings).toEqual([[READ_TOTAL_MISMATCH, expect.stringMatching(/^测试 list: list passes in which nothing changed listed 20 distinct rows while the system counted 40: .*up to 20 may not have been read/)]]);
+  });
+
+  it('lists once with limit, and tells a row without a key once per read', async () => {
+    const list = movingList(30, 10);
+    const limited = await relist({ fetchPage: list.fetchPage, limit: 12 });
+    expect(limited.items).toHaveLength(12);
+    expect(list.asked).toEqual([1, 2]);
+    expect(limited.passes).toEqual([]);
+
+    const missing: unknown[] = [];
+    const fetchPage = async (page: number): Promise<ListPage<Versioned>> =>
+      page === 1 ? { rows: [{ id: 1, v: 1 }, { id: 0, v: 1 }], total: 2, last: true } : { rows: [], total: 2 };
+    const { items, warnings } = await relist({ fetchPage, keyOf: (r) => (r.id ? String(r.id) : undefined), onMissingKey: (r) => missing.push(r) });
+    expect(items.map((i) => i.key)).toEqual(['1']);
+    expect(missing).toHaveLength(1);
+    expect(warnings).toEqual([]);
   });
 });

@@ -16,6 +16,49 @@ import {
 /** An injected fault: an HTTP status, a gateway's HTML page, or a JSON body cut short. */
 export type OkkiFaultKind = '500' | '502' | '503' | '429' | 'html' | 'truncated';
 
+/**
+ * A change the simulator makes by itself while a client reads, as the other users of an OKKI account do:
+ * - `edit`: a live customer's address changes and its `update_time` becomes now. It moves to the front of
+ *   the list, and out of any window that ended before now.
+ * - `add`: a new customer, created and updated now (at the front of the list).
+ * - `delete`: a live customer is deleted (`removed=1` lists it from then on; its detail answers 404). The
+ *   rows after it move back one place, some of them past a page boundary.
+ * - `shift`: a live customer moves to another place in the list without changing at all. OKKI documents
+ *   no order; a client that relies on one it observed is wrong the day it changes.
+ * - `backdate`: an edit whose `update_time` is set back to a moment of the last 90 days, as an import or
+ *   a restored backup would: the customer moves into (or out of) earlier windows. No incremental reader
+ *   can promise to see such a change, so the default kinds leave it out.
+ */
+export type OkkiMutationKind = 'edit' | 'add' | 'delete' | 'shift' | 'backdate';
+
+/** Changes made while clients read ({@link OkkiSandboxOptions.mutations}, {@link OkkiSandbox.setMutations}). */
+export interface OkkiMutationOptions {
+  /**
+   * Chance (0..1), for each authorised `company/list` or `company/info` request, that one change is made
+   * just before it is answered.
+   * @default 0
+   */
+  rate?: number;
+  /** @default ['edit', 'add', 'delete', 'shift'] */
+  kinds?: OkkiMutationKind[];
+  /**
+   * Which requests may be preceded by a change: `list` makes changes only between pages (the moves
+   * that make page-number paging skip rows), `info` only between detail calls.
+   * @default 'any'
+   */
+  on?: 'list' | 'info' | 'any';
+  /** No more changes after this many (counted from this setting). @default unlimited */
+  max?: number;
+}
+
+/** A change the simulator made by itself (see {@link OkkiMutationKind}). */
+export interface OkkiMutation {
+  kind: OkkiMutationKind;
+  company_id: number;
+  /** When, on the simulator's clock (epoch ms). */
+  at: number;
+}
+
 export interface OkkiSandboxOptions {
   /** Port to listen on. @default 0 (a free port) */
   port?: number;
@@ -48,8 +91,19 @@ export interface OkkiSandboxOptions {
   omitExpiresIn?: boolean;
   /** Refuse JSON token bodies with HTTP 400 (only the form body works). @default false */
   rejectJsonTokenBody?: boolean;
-  /** The simulator's clock, epoch ms. @default Date.now */
+  /**
+   * The simulator's clock, epoch ms: `now` in every envelope, `update_time` of changes, token expiry.
+   * @default Date.now
+   */
   now?: () => number;
+  /**
+   * Added to {@link now}: puts OKKI's clock apart from the client's (a server running behind or ahead).
+   * @default 0
+   * @example -3_600_000 // OKKI's clock an hour behind the machine running qiao
+   */
+  clockOffsetMs?: number;
+  /** Changes the simulator makes by itself while clients read. @default none */
+  mutations?: OkkiMutationOptions;
   /** Called when a request arrives, before it is answered (e.g. to delete a company mid-sync). */
   onRequest?: (request: OkkiSandboxRequest) => void;
   /** Extra delay before answering this request, in milliseconds (e.g. one slow detail). */
@@ -72,6 +126,8 @@ export interface OkkiSandboxCounters {
   list: number;
   /** `company/info` requests answered (authorised, no fault injected; 404 answers included). */
   info: number;
+  /** Changes made by the simulator itself ({@link OkkiSandboxOptions.mutations}). */
+  mutations: number;
   /** Faults injected. */
   faults: number;
   /** HTTP 401 answers to API calls (missing, unknown or expired token). */
@@ -111,29 +167,43 @@ const json = (status: number, body: unknown, headers: Record<string, string> = {
 });
 
 const fmt = (ms: number): string => (ms === 0 ? NEVER : formatChinaTime(ms));
+const DAY_MS = 86_400_000;
+const DEFAULT_MUTATIONS: OkkiMutationKind[] = ['edit', 'add', 'delete', 'shift'];
 
 /**
  * A local simulator of the 小满 OKKI open API (`/v1/oauth2/access_token`, `/v1/company/list`,
  * `/v1/company/info`) as documented in shared/api/okki.md: client-credentials tokens, page-number
- * paging, HTTP-200 envelopes with `code`, ids as numbers here and strings there, 1970 "never" dates,
- * token expiry, injected faults and latency. Start it with {@link startOkkiSandbox}.
+ * paging, HTTP-200 envelopes with `code` and `now`, ids as numbers here and strings there, 1970 "never"
+ * dates, token expiry, injected faults and latency, a clock of its own, and rows that move while a
+ * client pages. Start it with {@link startOkkiSandbox}.
+ *
+ * Lists come most recently updated first (`update_time` descending, then `company_id` descending): OKKI
+ * documents no order; this is our reading of the most plausible one (the platform calls the call 客户列表
+ * 查询(更新列表), "the update list"), and the one under which page-number paging fails worst, since an edit
+ * moves a customer to the front. `shift` changes ({@link OkkiMutationKind}) break even that order.
  */
 export class OkkiSandbox {
   /** Counters since start (or the last {@link resetCounters}). */
-  readonly counters: OkkiSandboxCounters = { token: 0, list: 0, info: 0, faults: 0, unauthorized: 0, total: 0 };
+  readonly counters: OkkiSandboxCounters = { token: 0, list: 0, info: 0, mutations: 0, faults: 0, unauthorized: 0, total: 0 };
   /** The last 1000 requests, oldest first. */
   readonly requestLog: OkkiSandboxRequest[] = [];
+  /** The changes the simulator made by itself, oldest first (all of them: tests compare against it). */
+  readonly mutationLog: OkkiMutation[] = [];
   /** Called when a request arrives, before it is answered. */
   onRequest: ((request: OkkiSandboxRequest) => void) | undefined;
   extraLatencyMs: ((request: OkkiSandboxRequest) => number) | undefined;
 
   private readonly server: Server;
   private readonly generator: CompanyGenerator;
-  private readonly now: () => number;
+  private readonly baseNow: () => number;
+  private clockOffsetMs: number;
   private readonly faultRng: () => number;
+  private readonly mutationRng: () => number;
+  private mutations: Required<Omit<OkkiMutationOptions, 'max'>> & { left: number };
   private readonly tokens = new Map<string, IssuedSandboxToken>();
-  /** Live companies, sorted by company_id (the order lists are served in). */
+  /** Live companies in the order lists are served in (see the class comment). */
   private live: StoredCompany[] = [];
+  /** Deleted companies, most recently deleted first. */
   private removed: StoredCompany[] = [];
   private readonly byId = new Map<number, StoredCompany>();
   private readonly removedById = new Map<number, StoredCompany>();
@@ -145,10 +215,14 @@ export class OkkiSandbox {
   private listenPort = 0;
 
   constructor(private readonly options: OkkiSandboxOptions = {}) {
-    this.now = options.now ?? Date.now;
+    this.baseNow = options.now ?? Date.now;
+    this.clockOffsetMs = options.clockOffsetMs ?? 0;
     const seed = options.seed ?? 1;
     this.generator = new CompanyGenerator(seed, this.now);
     this.faultRng = seededRandom((seed ^ 0x5eed5eed) >>> 0);
+    this.mutationRng = seededRandom((seed ^ 0x6d757461) >>> 0);
+    this.mutations = { rate: 0, kinds: DEFAULT_MUTATIONS, on: 'any', left: Infinity };
+    if (options.mutations) this.setMutations(options.mutations);
     this.faultRate = options.faultRate ?? 0;
     this.faultKinds = options.faultKinds ?? ['500', '503', '429'];
     this.latencyMs = options.latencyMs ?? 0;
@@ -169,6 +243,8 @@ export class OkkiSandbox {
         this.byId.set(c.company_id, c);
       }
     }
+    this.live.sort(newestFirst);
+    this.removed.sort(newestFirst);
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((error: unknown) => {
         if (!res.headersSent) send(res, json(500, { code: 500, message: String((error as Error)?.message ?? error) }));
@@ -212,6 +288,9 @@ export class OkkiSandbox {
     return { clientId: this.options.clientId ?? 'qiao-demo-client', clientSecret: this.options.clientSecret ?? 'qiao-demo-secret' };
   }
 
+  /** The simulator's clock (epoch ms): what `now` of the next answer will say, to the second. */
+  readonly now = (): number => this.baseNow() + this.clockOffsetMs;
+
   /** Live companies as `company/info` returns them, in list order. */
   companies(): Record<string, unknown>[] {
     return this.live.map((c) => this.info(c));
@@ -242,7 +321,7 @@ export class OkkiSandbox {
       c.update_time = this.now();
       c.edit_time = c.update_time;
     }
-    this.version++;
+    this.reorder(c);
     return this.info(c);
   }
 
@@ -262,7 +341,7 @@ export class OkkiSandbox {
     this.apply(c, partial);
     this.live.push(c);
     this.byId.set(c.company_id, c);
-    this.version++;
+    this.reorder(c);
     return this.info(c);
   }
 
@@ -275,13 +354,76 @@ export class OkkiSandbox {
     const c = this.byId.get(Number(id));
     if (!c) return false;
     this.byId.delete(c.company_id);
-    this.live.splice(indexOf(this.live, c.company_id), 1);
+    this.live.splice(this.live.indexOf(c), 1);
     c.update_time = this.now();
     c.removed_time = c.update_time;
     this.removedById.set(c.company_id, c);
-    this.removed.splice(insertionPoint(this.removed, c.company_id), 0, c);
+    this.removed.splice(placeOf(this.removed, c), 0, c);
     this.version++;
     return true;
+  }
+
+  /**
+   * Moves a live company to `index` of the list order without changing it (an order that moves under
+   * the client; see {@link OkkiMutationKind} `shift`).
+   */
+  moveCompany(id: string | number, index: number): void {
+    const c = this.byId.get(Number(id));
+    if (!c) throw new Error(`OKKI sandbox: no live company ${id}`);
+    this.live.splice(this.live.indexOf(c), 1);
+    this.live.splice(Math.max(0, Math.min(index, this.live.length)), 0, c);
+    this.version++;
+  }
+
+  /**
+   * Changes from now on what the simulator changes by itself while clients read; unset fields keep
+   * their defaults, not their previous values. `setMutations({ rate: 0 })` stops it.
+   */
+  setMutations(mutations: OkkiMutationOptions): void {
+    const rate = mutations.rate ?? 0;
+    if (!(rate >= 0 && rate <= 1)) throw new Error(`OKKI sandbox: mutations.rate must be within 0..1, got ${rate}`);
+    const kinds = mutations.kinds ?? DEFAULT_MUTATIONS;
+    this.mutations = { rate, kinds, on: mutations.on ?? 'any', left: mutations.max ?? Infinity };
+  }
+
+  /** Moves the simulator's clock: `offsetMs` is added to its base clock ({@link OkkiSandboxOptions.now}). */
+  setClockOffset(offsetMs: number): void {
+    this.clockOffsetMs = offsetMs;
+  }
+
+  /** Makes one change of `kind` now, as `mutations` would. @returns the change, or `undefined` when there was nothing to change */
+  mutate(kind: OkkiMutationKind): OkkiMutation | undefined {
+    const rng = this.mutationRng;
+    const any = (): StoredCompany | undefined => this.live[Math.floor(rng() * this.live.length)];
+    let c: StoredCompany | undefined;
+    switch (kind) {
+      case 'add':
+        c = this.byId.get(Number(this.addCompany().company_id));
+        break;
+      case 'edit':
+      case 'backdate':
+        c = any();
+        if (c) {
+          const n = this.mutationLog.length + 1;
+          const changes: Record<string, unknown> = { address: `${c.address || '未知地址'}（变更${n}）` };
+          if (kind === 'backdate') changes.update_time = this.now() - Math.floor(rng() * 90 * DAY_MS);
+          this.updateCompany(c.company_id, changes);
+        }
+        break;
+      case 'delete':
+        c = any();
+        if (c) this.deleteCompany(c.company_id);
+        break;
+      case 'shift':
+        c = any();
+        if (c) this.moveCompany(c.company_id, Math.floor(rng() * this.live.length));
+        break;
+    }
+    if (!c) return undefined;
+    const change: OkkiMutation = { kind, company_id: c.company_id, at: this.now() };
+    this.mutationLog.push(change);
+    this.counters.mutations++;
+    return change;
   }
 
   /** Changes fault injection from now on. */
@@ -329,15 +471,33 @@ export class OkkiSandbox {
         this.counters.unauthorized++;
         return json(401, ACCESS_DENIED);
       }
-      if (!token.scope.includes('company')) return json(403, { code: 403, message: 'no permission company scopes', data: [] });
+      if (!token.scope.includes('company')) return json(403, { code: 403, message: 'no permission company scopes', now: formatChinaTime(this.now()), data: [] });
       if (route === 'GET /v1/company/list') {
+        this.maybeMutate('list');
         this.counters.list++;
         return this.list(req.query);
       }
+      this.maybeMutate('info');
       this.counters.info++;
       return this.detail(req.query);
     }
     return json(404, { error: 'not_found', message: `Not Found: ${req.method} ${req.path}` });
+  }
+
+  private maybeMutate(call: 'list' | 'info'): void {
+    const m = this.mutations;
+    if (m.rate <= 0 || m.left <= 0 || m.kinds.length === 0 || (m.on !== 'any' && m.on !== call)) return;
+    if (this.mutationRng() >= m.rate) return;
+    const kind = m.kinds[Math.floor(this.mutationRng() * m.kinds.length)] as OkkiMutationKind;
+    if (this.mutate(kind)) m.left--;
+  }
+
+  /** Puts a changed or added company where the list order wants it, and invalidates cached filters. */
+  private reorder(c: StoredCompany): void {
+    const at = this.live.indexOf(c);
+    if (at >= 0) this.live.splice(at, 1);
+    this.live.splice(placeOf(this.live, c), 0, c);
+    this.version++;
   }
 
   private token(headers: IncomingHttpHeaders, body: string): Answer {
@@ -398,13 +558,13 @@ export class OkkiSandbox {
     const kind = this.faultKinds[Math.floor(this.faultRng() * this.faultKinds.length)] as OkkiFaultKind;
     switch (kind) {
       case '500':
-        return json(500, { code: 500, message: 'Internal Server Error' });
+        return json(500, { code: 500, message: 'Internal Server Error', now: formatChinaTime(this.now()) });
       case '502':
         return html(502, nginxPage('502 Bad Gateway'));
       case '503':
         return html(503, nginxPage('503 Service Temporarily Unavailable'));
       case '429':
-        return json(429, { code: 429, message: 'Too Many Requests' }, { 'retry-after': '0' });
+        return json(429, { code: 429, message: 'Too Many Requests', now: formatChinaTime(this.now()) }, { 'retry-after': '0' });
       case 'html':
         return html(200, '<!DOCTYPE html><html><head><meta charset="utf-8"><title>访问验证</title></head><body><p>请求过于频繁，请稍后再试</p></body></html>');
       case 'truncated': {
@@ -491,7 +651,7 @@ export class OkkiSandbox {
     if (query.company_id) c = this.byId.get(Number(query.company_id));
     else if (serial) c = this.live.find((x) => x.serial_id === serial);
     else return json(200, { code: 400, message: '参数错误: company_id 或 serial_id 必须传一个', now, data: [] });
-    if (!c) return json(200, { code: 404, message: 'Not Found Resource', data: [] });
+    if (!c) return json(200, { code: 404, message: 'Not Found Resource', now, data: [] });
     return json(200, { code: 200, message: 'success', now, data: this.info(c) });
   }
 
@@ -758,19 +918,17 @@ function jwtLike(clientId: string, scope: string[], now: number, ttl: number): s
   return `${b64({ typ: 'JWT', alg: 'RS256' })}.${b64(payload)}.${randomBytes(64).toString('base64url')}`;
 }
 
-function indexOf(list: StoredCompany[], id: number): number {
-  const i = insertionPoint(list, id);
-  return list[i]?.company_id === id ? i : -1;
+/** The list order: most recently updated first, then the larger company_id first. */
+function newestFirst(a: StoredCompany, b: StoredCompany): number {
+  return b.update_time - a.update_time || b.company_id - a.company_id;
 }
 
-/** First index whose company_id is >= id (the lists are sorted by company_id). */
-function insertionPoint(list: StoredCompany[], id: number): number {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((list[mid] as StoredCompany).company_id < id) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+/**
+ * Where `c` goes in a list in {@link newestFirst} order: before the first row it sorts before. A list
+ * disordered by `shift` changes stays disordered; the changed row lands among the rows it sorts with.
+ */
+function placeOf(list: StoredCompany[], c: StoredCompany): number {
+  // Changes are at or near now, so the place is nearly always at the front: scan from there.
+  for (let i = 0; i < list.length; i++) if (newestFirst(c, list[i] as StoredCompany) < 0) return i;
+  return list.length;
 }

@@ -33,6 +33,26 @@ export interface ReadContext {
   logger: Logger;
   /** Sources call this once they know how many records the read will yield (for progress and ETA). */
   onTotal?: (total: number) => void;
+  /**
+   * Tells the run something its report must show: the read finished, but may not be what the system
+   * holds (rows still moving after the last list pass, fewer rows listed than the system counts, …).
+   * A warning never stops the read. Without it, sources log the message at `warn` level.
+   * @param code stable and dotted, e.g. `read.unsettled` or `read.total_mismatch`
+   * @param message for people: what differed, by how much, and what to do
+   * @example ctx.warn?.('read.total_mismatch', '小满 OKKI company/list: listed 480 rows, totalItem 500 …')
+   */
+  warn?: (code: string, message: string) => void;
+  /**
+   * The cursor the next incremental read may start from (before the look-back is taken off), once this
+   * read completes and everything it yielded is delivered. A source that knows the end of the window
+   * it read (e.g. the system's clock when the read began) calls it, at most once, after its last
+   * record; it does not call it when the read stops early, fails, or is cut by `limit`. The run stores
+   * it rather than the largest cursor read: records changed during the read carry cursors past the
+   * window, and a cursor taken from them would jump over changes made to records read earlier.
+   * When a source never calls it, the run falls back to the largest cursor read.
+   * @example ctx.checkpoint?.('2026-01-21 16:02:22') // OKKI's `now` when the read began
+   */
+  checkpoint?: (cursor: string) => void;
 }
 
 /**
