@@ -1,5 +1,7 @@
 import Database from 'better-sqlite3';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -97,19 +99,30 @@ describe('the run lock is a lease', () => {
     expect(lockRows(f.state)).toEqual([]);
   });
 
-  it('a run that holds its lock renews it, and its process still ends when the run is over', async () => {
+  it('a run holds its lock with a lease of 60 s, and releases it at its end', async () => {
     const dir = tempDir('qiao-renew-');
     const state = join(dir, 'state');
     const target = join(dir, 't.jsonl');
     const file = writeTemp(dir, 'slow.yaml', memoryScheme({ id: 'renewing', count: 12, targetFile: target, writeDelayMs: 200 }));
-    const started = Date.now();
     const run = startQiao(['run', file, '--state', state, '--quiet']);
     await waitFor(() => existsSync(target) && readFileSync(target, 'utf8').length > 0, 20_000, 'the run writing');
-    const [row] = lockRows(state) as { renewed_at: string; lease_ms: number }[];
-    expect(row).toMatchObject({ lease_ms: 60_000 });
+    const [row] = lockRows(state) as { renewed_at: string; lease_ms: number; host: string }[];
+    expect(row).toMatchObject({ lease_ms: 60_000, host: hostname() });
     expect((await run.done).code).toBe(0);
-    // the heartbeat (every 10 s) does not keep the process alive
-    expect(Date.now() - started).toBeLessThan(9_000);
+    expect(lockRows(state)).toEqual([]);
+  });
+
+  it('the heartbeat does not keep a process alive that ends without releasing its lock', () => {
+    const state = tempDir('qiao-unref-');
+    const started = Date.now();
+    const r = spawnSync(
+      process.execPath,
+      ['--input-type=module', '-e', `const { SqliteStateStore } = await import('@qiao/core'); await new SqliteStateStore(${JSON.stringify(state)}).lock('left');`],
+      { cwd: fileURLToPath(new URL('..', import.meta.url)), timeout: 15_000, encoding: 'utf8' },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    expect(Date.now() - started).toBeLessThan(9_000); // before the first renewal, 10 s in
+    expect(lockRows(state)).toMatchObject([{ scheme: 'left', pid: r.pid }]);
   });
 });
 
