@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { InputError, SqliteStateStore, StateError } from '../src/index.js';
+import { InputError, MemoryStateStore, SqliteStateStore, StateError } from '../src/index.js';
 import { tempDir } from './helpers.js';
 
 const LEASE = { leaseMs: 600, renewEveryMs: 100 };
@@ -126,6 +126,34 @@ describe('the run lock is a lease', () => {
     expect(lockRow(after, 'a')!.renewed_at).toBe(renewed);
     await lock.release(); // never rejects, even on a closed store
     await after.close();
+  });
+});
+
+describe('lock holder and unlock, in every store', () => {
+  for (const [name, make] of [
+    ['sqlite', () => new SqliteStateStore(tempDir('qiao-holder-'))],
+    ['memory', () => new MemoryStateStore()],
+  ] as const) {
+    it(`${name}: names the holder, and removes only that holder's lock`, async () => {
+      const s = make();
+      expect(await s.lockHolder('a')).toBeUndefined();
+      const lock = await s.lock('a');
+      const h = (await s.lockHolder('a'))!;
+      expect(h).toMatchObject({ scheme: 'a', pid: process.pid, stale: false });
+      expect(Date.parse(h.acquiredAt)).toBeGreaterThan(Date.now() - 5_000);
+      expect(await s.unlock('a', { ...h, pid: h.pid + 1 })).toBe(false);
+      expect(await s.unlock('a', h)).toBe(true);
+      expect(await s.lockHolder('a')).toBeUndefined();
+      await lock.release();
+      await expect(s.checkIntact()).resolves.toBeUndefined();
+      await s.close();
+    });
+  }
+
+  it('refuses a lease no longer than its renewal interval', () => {
+    expect(() => new SqliteStateStore(tempDir('qiao-lease-bad-'), { lease: { leaseMs: 100, renewEveryMs: 100 } })).toThrow(
+      /Expected renewEveryMs > 0 and leaseMs > renewEveryMs, got renewEveryMs 100 and leaseMs 100/,
+    );
   });
 });
 

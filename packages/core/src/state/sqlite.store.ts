@@ -105,7 +105,12 @@ export class SqliteStateStore implements StateStore, StateAdmin {
       throw this.openError(e);
     }
     this.db = db;
-    this.runLock = new SqliteRunLock(db, this.paths, options.lease);
+    try {
+      this.runLock = new SqliteRunLock(db, this.paths, options.lease);
+    } catch (e) {
+      db.close();
+      throw e;
+    }
     this.queue = new SqliteQueue(db);
     this.stmts = {
       getCursor: db.prepare<[string, string], { value: string }>('SELECT value FROM cursors WHERE scheme = ? AND stream = ?'),
