@@ -94,10 +94,61 @@ export interface RunReport {
   resumed?: number;
 }
 
-/** A scheme's run lock, held for the length of a run. */
+/**
+ * A scheme's run lock, held for the length of a run. It is a lease: the store renews it while it is
+ * held (a heartbeat that does not keep the process alive), and another run takes over a lock whose
+ * holder stopped renewing it, whatever host or process wrote it.
+ */
 export interface RunLock {
-  /** Lets the next run of the scheme start. Safe to call more than once; never rejects. */
+  /** Lets the next run of the scheme start, and stops the heartbeat. Safe to call more than once; never rejects. */
   release(): Promise<void>;
+  /**
+   * Aborts when the lock was taken over (its holder did not renew it within the lease, e.g. the
+   * process was stopped for longer than that) or removed by `qiao unlock` while this run held it.
+   * Its reason is a `StateError` with reason `state.lock_lost`. A run should stop on it: another run
+   * of the scheme may be going on. Absent on stores whose lock cannot be lost.
+   */
+  readonly lost?: AbortSignal;
+  /** The holder whose stale lock this one took over (it stopped renewing it, or its process is gone). */
+  readonly tookOver?: LockHolder;
+}
+
+/** Who holds a scheme's run lock: shown by `qiao unlock` and in the error a second run gets. */
+export interface LockHolder {
+  scheme: string;
+  pid: number;
+  host: string;
+  /** When the holder took the lock (ISO 8601). */
+  acquiredAt: string;
+  /** When the holder last renewed its lease (ISO 8601). */
+  renewedAt: string;
+  /** How long the lease lasts after each renewal, in milliseconds (the holder's setting). */
+  leaseMs: number;
+  /** `renewedAt` + `leaseMs`: when another run may take the lock over unless it is renewed. */
+  expiresAt: string;
+  /**
+   * The holder stopped renewing (its lease ran out) or is a process of this host that is gone: the
+   * next run of the scheme takes the lock over.
+   */
+  stale: boolean;
+}
+
+/** How a store's run lock is leased and renewed. */
+export interface LeaseOptions {
+  /**
+   * How long a lock stays valid after its last renewal. Another run takes over a lock not renewed for
+   * this long, whatever host or process holds it. Keep it well above `renewEveryMs` (a busy event
+   * loop or a slow disk delays a renewal) and above the clock difference between hosts sharing a state
+   * directory.
+   * @default 60_000
+   */
+  leaseMs?: number;
+  /**
+   * How often the holder renews its lock.
+   * @default 10_000
+   * @example { leaseMs: 3_000, renewEveryMs: 500 } // tests
+   */
+  renewEveryMs?: number;
 }
 
 /** Options of {@link StateStore.lock}. */
@@ -147,8 +198,9 @@ export interface ListOptions {
 export interface StateStore {
   /**
    * Takes the scheme's run lock. Rejects with an `InputError` (reason `scheme.locked`) when another
-   * process holds it, unless `wait` is set, then resolves once it is free. A lock whose holder died
-   * (same host, process gone) is taken over.
+   * process holds it, unless `wait` is set, then resolves once it is free. A stale lock is taken
+   * over: its holder did not renew it within its lease (any host, any process), or it is a process
+   * of this host that is gone.
    */
   lock(scheme: string, options?: LockOptions): Promise<RunLock>;
 
@@ -191,7 +243,15 @@ export interface StateStore {
   /** Replaces the run's report with its final one. */
   finishRun(scheme: string, report: RunReport): Promise<void>;
 
-  /** Releases the store's resources (connections, file handles). The store is not used after. */
+  /**
+   * Checks that the state this store has been writing is still there: rejects with a `StateError`
+   * (reason `state.deleted`) when the database was deleted or replaced since the store opened it.
+   * A run calls it at its end, before moving the cursor: writes to a deleted database succeed
+   * without a word, so only this tells the run that what it recorded is gone.
+   */
+  checkIntact(): Promise<void>;
+
+  /** Releases the store's resources (connections, file handles) and stops lock heartbeats. The store is not used after. */
   close(): Promise<void>;
 }
 
@@ -214,5 +274,13 @@ export interface StateAdmin extends Pick<StateStore, 'getCursor' | 'counts' | 'c
   runs(scheme: string, limit?: number): Promise<RunReport[]>;
   /** Ids of the schemes that have any state, sorted. */
   schemes(): Promise<string[]>;
+  /** Who holds the scheme's run lock, or `undefined` when nobody does. */
+  lockHolder(scheme: string): Promise<LockHolder | undefined>;
+  /**
+   * Removes the scheme's run lock (`qiao unlock`), but only if `holder` still holds it (a run that
+   * took it in the meantime keeps it). Returns whether a lock was removed. The holder, if it still
+   * runs, finds out at its next renewal (`RunLock.lost`).
+   */
+  unlock(scheme: string, holder: Pick<LockHolder, 'pid' | 'host' | 'acquiredAt'>): Promise<boolean>;
 }
 

@@ -7,8 +7,9 @@
  * - {@link ConnectorAuthError}: a system refused the credentials (exit 3).
  * - {@link RetryableError}: a transient failure (network, timeout, 5xx, rate limit, expired token).
  * - {@link RecordError}: one record was rejected; it becomes a dead letter and the run goes on.
+ * - {@link StateError}: the state store cannot be used: disk full, read-only, deleted or corrupt (exit 3).
  */
-export type QiaoErrorCode = 'QIAO_SCHEME' | 'QIAO_AUTH' | 'QIAO_RETRYABLE' | 'QIAO_RECORD';
+export type QiaoErrorCode = 'QIAO_SCHEME' | 'QIAO_AUTH' | 'QIAO_RETRYABLE' | 'QIAO_RECORD' | 'QIAO_STATE';
 
 export interface QiaoErrorOptions {
   cause?: unknown;
@@ -129,6 +130,40 @@ export class RecordError extends QiaoError {
   readonly code = 'QIAO_RECORD' as const;
   constructor(message: string, options: QiaoErrorOptions = {}) {
     super(message, { reason: 'record.rejected', ...options });
+  }
+}
+
+/**
+ * Why the state store cannot be used, as `StateError.reason`:
+ * - `state.full`: the disk (or the database's size limit) is full;
+ * - `state.read_only`: the state directory or database cannot be written;
+ * - `state.deleted`: the state directory or database is gone (before opening, or during a run);
+ * - `state.corrupt`: the database fails its integrity check, or is not a SQLite database;
+ * - `state.unavailable`: another I/O failure (busy for too long, cannot open, I/O error);
+ * - `state.lock_lost`: the run's lock was taken over or removed while the run held it.
+ */
+export type StateErrorReason = 'state.full' | 'state.read_only' | 'state.deleted' | 'state.corrupt' | 'state.unavailable' | 'state.lock_lost';
+
+export interface StateErrorOptions extends QiaoErrorOptions {
+  reason: StateErrorReason;
+  /** The state directory or database file concerned. */
+  path: string;
+}
+
+/**
+ * The state store cannot be used. Not a bug in qiao and not bad input: the message says what happened
+ * and to which path, the hint what to do. The CLI exits with {@link ExitCode.fatal} (3) on it.
+ *
+ * @example
+ * throw new StateError('the state database /srv/qiao/state.db cannot grow: the disk is full', { reason: 'state.full', path: '/srv/qiao/state.db', hint: 'free space on that disk, then run again' });
+ */
+export class StateError extends QiaoError {
+  readonly code = 'QIAO_STATE' as const;
+  declare readonly reason: StateErrorReason;
+  readonly path: string;
+  constructor(message: string, options: StateErrorOptions) {
+    super(message, { system: 'state', ...options });
+    this.path = options.path;
   }
 }
 

@@ -8,6 +8,7 @@ import type {
   QueueStatus,
   RunLock,
   ListOptions,
+  LockHolder,
   RunReport,
   StateAdmin,
   StateStore,
@@ -24,7 +25,7 @@ interface SchemeState {
   /** Done items are forgotten (only their delivery is kept); this counts them. */
   done: number;
   runs: RunReport[];
-  locked: boolean;
+  lock: LockHolder | undefined;
 }
 
 /**
@@ -40,7 +41,7 @@ export class MemoryStateStore implements StateStore, StateAdmin {
   private s(scheme: string): SchemeState {
     let st = this.states.get(scheme);
     if (!st) {
-      st = { cursors: new Map(), delivered: new Map(), queue: new Map(), byId: new Map(), pending: new Set(), done: 0, runs: [], locked: false };
+      st = { cursors: new Map(), delivered: new Map(), queue: new Map(), byId: new Map(), pending: new Set(), done: 0, runs: [], lock: undefined };
       this.states.set(scheme, st);
     }
     return st;
@@ -48,10 +49,31 @@ export class MemoryStateStore implements StateStore, StateAdmin {
 
   async lock(scheme: string): Promise<RunLock> {
     const st = this.s(scheme);
-    if (st.locked) throw lockHeldError(scheme, 'memory', { pid: process.pid, host: 'memory', acquired_at: '' });
-    st.locked = true;
-    return { release: async () => void (st.locked = false) };
+    if (st.lock) throw lockHeldError(scheme, 'memory', st.lock);
+    const at = new Date().toISOString();
+    // the lock lives and dies with this object: no lease to run out
+    const holder: LockHolder = { scheme, pid: process.pid, host: 'memory', acquiredAt: at, renewedAt: at, leaseMs: Infinity, expiresAt: '', stale: false };
+    st.lock = holder;
+    return {
+      release: async () => {
+        if (st.lock === holder) st.lock = undefined;
+      },
+    };
   }
+
+  async lockHolder(scheme: string): Promise<LockHolder | undefined> {
+    const l = this.s(scheme).lock;
+    return l ? { ...l } : undefined;
+  }
+
+  async unlock(scheme: string, holder: Pick<LockHolder, 'pid' | 'host' | 'acquiredAt'>): Promise<boolean> {
+    const st = this.s(scheme);
+    if (!st.lock || st.lock.pid !== holder.pid || st.lock.host !== holder.host || st.lock.acquiredAt !== holder.acquiredAt) return false;
+    st.lock = undefined;
+    return true;
+  }
+
+  async checkIntact(): Promise<void> {}
 
   async getCursor(scheme: string, stream: string): Promise<string | undefined> {
     return this.s(scheme).cursors.get(stream);

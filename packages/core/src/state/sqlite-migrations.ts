@@ -42,6 +42,12 @@ export const migrations: string[] = [
    );
    CREATE INDEX journal_scheme ON journal (scheme, id);
    DELETE FROM queue WHERE status = 'done';`,
+  // v4: the run lock is a lease: the holder renews it (renewed_at) and says for how long a renewal
+  // holds (lease_ms); token tells this holder's row from a later one of the same pid and host.
+  // Rows an older qiao left keep NULLs: acquired_at counts as their renewal, with the default lease.
+  `ALTER TABLE locks ADD COLUMN renewed_at TEXT;
+   ALTER TABLE locks ADD COLUMN lease_ms INTEGER;
+   ALTER TABLE locks ADD COLUMN token TEXT;`,
 ];
 
 /** The schema version this qiao writes (`PRAGMA user_version`). */

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type {
   Completion,
@@ -7,7 +7,9 @@ import type {
   EnqueueItem,
   ErrorGroup,
   Failure,
+  LeaseOptions,
   ListOptions,
+  LockHolder,
   LockOptions,
   QueueItem,
   QueueStatus,
@@ -20,12 +22,31 @@ import { InputError } from '../errors/errors.js';
 import { migrate } from './sqlite-migrations.js';
 import { SqliteQueue } from './sqlite-queue.js';
 import { SqliteRunLock } from './sqlite-run.lock.js';
+import { stateCorrupt, stateDeleted, stateReadOnly, toStateError, type StatePaths } from './state-errors.js';
 
 export { migrations, SCHEMA_VERSION } from './sqlite-migrations.js';
 
 /** The state directory: `--state DIR`, else `QIAO_STATE_DIR`, else `.qiao/` in the working directory. */
 export function resolveStateDir(flag?: string, env: Record<string, string | undefined> = process.env, cwd = process.cwd()): string {
   return flag ?? env.QIAO_STATE_DIR ?? join(cwd, '.qiao');
+}
+
+/** Options of {@link SqliteStateStore}. */
+export interface SqliteStateStoreOptions {
+  /**
+   * The database's file name inside the state directory.
+   * @default 'state.db'
+   */
+  file?: string;
+  /**
+   * Create the directory and database when they do not exist. Commands that only look at state
+   * (`qiao overview`, `queue`, `runs`, `unlock`) pass `false`: a missing state then fails with a
+   * `StateError` (reason `state.deleted`) instead of showing an empty new one.
+   * @default true
+   */
+  create?: boolean;
+  /** How run locks are leased and renewed. @default { leaseMs: 60_000, renewEveryMs: 10_000 } */
+  lease?: LeaseOptions;
 }
 
 /**
@@ -36,33 +57,60 @@ export function resolveStateDir(flag?: string, env: Record<string, string | unde
  *
  * better-sqlite3 answers synchronously; the methods are `async` for the contract's sake, and each runs
  * to its end before it returns, so the calls of a run are applied in the order they are made.
+ *
+ * Failures of the disk or the file (full, read-only, deleted, corrupt, I/O) reject as a `StateError`
+ * naming the path and what to do (state-errors.ts); any other error is passed on as it is.
  */
 export class SqliteStateStore implements StateStore, StateAdmin {
   readonly db: Database.Database;
+  /** The database file. */
+  readonly file: string;
+  /** The database did not exist before this store opened it (a first run, or its state was deleted). */
+  readonly created: boolean;
+  private readonly paths: StatePaths;
+  /** Which file was opened, to notice it deleted or replaced later ({@link checkIntact}). */
+  private readonly identity: { dev: number; ino: number };
   private readonly runLock: SqliteRunLock;
   private readonly queue: SqliteQueue;
   private readonly stmts;
 
   /**
-   * Opens (or creates) the state database and brings its schema up to date.
-   * @throws InputError when the directory cannot be written, or a newer qiao wrote the database.
+   * Opens (or creates) the state database, checks it (`PRAGMA quick_check`) and brings its schema up
+   * to date.
+   * @throws StateError when the state cannot be used (full, read-only, missing with `create: false`, corrupt).
+   * @throws InputError when the path is not a directory, or a newer qiao wrote the database.
    */
-  constructor(readonly dir: string, options: { file?: string } = {}) {
+  constructor(readonly dir: string, options: SqliteStateStoreOptions = {}) {
+    this.file = join(dir, options.file ?? 'state.db');
+    this.paths = { dir, file: this.file };
+    this.created = !existsSync(this.file);
+    if (this.created && options.create === false) throw stateDeleted(this.paths, 'before');
+    let db: Database.Database | undefined;
     try {
       mkdirSync(dir, { recursive: true });
-      this.db = new Database(join(dir, options.file ?? 'state.db'));
-      this.db.pragma('journal_mode = WAL');
+      db = new Database(this.file);
+      db.pragma('journal_mode = WAL');
       // A process crash loses nothing in WAL mode at NORMAL; only a power cut can lose the last commit.
-      this.db.pragma('synchronous = NORMAL');
-      this.db.pragma('busy_timeout = 10000');
+      db.pragma('synchronous = NORMAL');
+      db.pragma('busy_timeout = 10000');
+      // Cheap next to a run (it reads each page once, without checking index contents): a damaged
+      // file is named at once instead of failing somewhere in the middle of a run.
+      const problems = (db.pragma('quick_check(3)') as { quick_check: string }[]).map((r) => r.quick_check);
+      if (problems[0] !== 'ok') throw stateCorrupt(this.paths, problems.join('; '));
+      migrate(db);
+      const st = statSync(this.file);
+      this.identity = { dev: st.dev, ino: st.ino };
     } catch (e) {
-      throw new InputError(
-        [{ file: dir, pointer: '', expected: 'a writable state directory', found: (e as Error).message, hint: 'pass --state DIR or set QIAO_STATE_DIR to a writable folder' }],
-      );
+      db?.close();
+      throw this.openError(e);
     }
-    migrate(this.db);
-    const db = this.db;
-    this.runLock = new SqliteRunLock(db, dir);
+    this.db = db;
+    try {
+      this.runLock = new SqliteRunLock(db, this.paths, options.lease);
+    } catch (e) {
+      db.close();
+      throw e;
+    }
     this.queue = new SqliteQueue(db);
     this.stmts = {
       getCursor: db.prepare<[string, string], { value: string }>('SELECT value FROM cursors WHERE scheme = ? AND stream = ?'),
@@ -79,79 +127,135 @@ export class SqliteStateStore implements StateStore, StateAdmin {
     };
   }
 
+  /** What an error met while opening means: SQLite answers "cannot open" for several causes, told apart here. */
+  private openError(e: unknown): unknown {
+    const code = (e as { code?: unknown }).code;
+    if (code === 'ENOTDIR' || code === 'EEXIST') {
+      return new InputError(
+        [{ file: this.dir, pointer: '', expected: 'a state directory', found: 'a file', hint: 'pass --state DIR or set QIAO_STATE_DIR to a directory' }],
+        { cause: e },
+      );
+    }
+    if (typeof code === 'string' && code.startsWith('SQLITE_CANTOPEN')) {
+      if (!existsSync(this.dir)) return stateDeleted(this.paths, 'before', e);
+      try {
+        accessSync(this.dir, constants.W_OK);
+      } catch {
+        return stateReadOnly(this.paths, e);
+      }
+    }
+    return toStateError(e, this.paths) ?? e;
+  }
+
+  /** Runs a statement; a failure of the disk or the file becomes a `StateError`. */
+  private guard<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      throw toStateError(e, this.paths) ?? e;
+    }
+  }
+
   // ---- the run path (StateStore) ----------------------------------------------------------------
 
   async lock(scheme: string, options?: LockOptions): Promise<RunLock> {
-    return this.runLock.take(scheme, options);
+    try {
+      return await this.runLock.take(scheme, options);
+    } catch (e) {
+      throw toStateError(e, this.paths) ?? e;
+    }
   }
 
   async getCursor(scheme: string, stream: string): Promise<string | undefined> {
-    return this.stmts.getCursor.get(scheme, stream)?.value;
+    return this.guard(() => this.stmts.getCursor.get(scheme, stream)?.value);
   }
 
   async setCursor(scheme: string, stream: string, value: string): Promise<void> {
-    this.stmts.setCursor.run(scheme, stream, value, new Date().toISOString());
+    this.guard(() => this.stmts.setCursor.run(scheme, stream, value, new Date().toISOString()));
   }
 
   async delivered(scheme: string, keys: string[]): Promise<Map<string, Delivered>> {
-    return this.queue.delivered(scheme, keys);
+    return this.guard(() => this.queue.delivered(scheme, keys));
   }
 
   async enqueue(scheme: string, runId: string, items: EnqueueItem[]): Promise<void> {
-    this.queue.enqueue(scheme, runId, items);
+    this.guard(() => this.queue.enqueue(scheme, runId, items));
   }
 
   async claim(scheme: string, limit: number): Promise<QueueItem[]> {
-    return this.queue.claim(scheme, limit);
+    return this.guard(() => this.queue.claim(scheme, limit));
   }
 
   async complete(scheme: string, completions: Completion[]): Promise<void> {
-    this.queue.complete(scheme, completions);
+    this.guard(() => this.queue.complete(scheme, completions));
   }
 
   async fail(_scheme: string, failures: Failure[]): Promise<void> {
-    this.queue.fail(failures);
+    this.guard(() => this.queue.fail(failures));
   }
 
   async recoverInFlight(scheme: string): Promise<number> {
-    return this.queue.recoverInFlight(scheme);
+    return this.guard(() => this.queue.recoverInFlight(scheme));
   }
 
   async counts(scheme: string): Promise<Record<QueueStatus, number>> {
-    return this.queue.counts(scheme);
+    return this.guard(() => this.queue.counts(scheme));
   }
 
   async startRun(scheme: string, report: RunReport): Promise<void> {
-    this.stmts.startRun.run(scheme, report.runId, report.status, report.startedAt, report.finishedAt, JSON.stringify(report));
+    this.guard(() => this.stmts.startRun.run(scheme, report.runId, report.status, report.startedAt, report.finishedAt, JSON.stringify(report)));
   }
 
   async finishRun(scheme: string, report: RunReport): Promise<void> {
-    this.stmts.finishRun.run(report.status, report.finishedAt, JSON.stringify(report), scheme, report.runId);
+    this.guard(() => this.stmts.finishRun.run(report.status, report.finishedAt, JSON.stringify(report), scheme, report.runId));
   }
 
   // ---- operator commands (StateAdmin) -----------------------------------------------------------
 
   async list(scheme: string, options?: ListOptions): Promise<QueueItem[]> {
-    return this.queue.list(scheme, options);
+    return this.guard(() => this.queue.list(scheme, options));
   }
 
   async requeueDead(scheme: string, ids?: number[]): Promise<number> {
-    return this.queue.requeueDead(scheme, ids);
+    return this.guard(() => this.queue.requeueDead(scheme, ids));
   }
 
   async deadGroups(scheme: string): Promise<ErrorGroup[]> {
-    return this.queue.deadGroups(scheme);
+    return this.guard(() => this.queue.deadGroups(scheme));
   }
 
   async runs(scheme: string, limit = 20): Promise<RunReport[]> {
-    return this.stmts.runs.all(scheme, limit).map((r) => JSON.parse(r.report) as RunReport);
+    return this.guard(() => this.stmts.runs.all(scheme, limit)).map((r) => JSON.parse(r.report) as RunReport);
   }
 
   async schemes(): Promise<string[]> {
-    return this.stmts.schemes.all().map((r) => r.scheme);
+    return this.guard(() => this.stmts.schemes.all()).map((r) => r.scheme);
+  }
+
+  async lockHolder(scheme: string): Promise<LockHolder | undefined> {
+    return this.guard(() => this.runLock.holder(scheme));
+  }
+
+  async unlock(scheme: string, holder: Pick<LockHolder, 'pid' | 'host' | 'acquiredAt'>): Promise<boolean> {
+    return this.guard(() => this.runLock.unlock(scheme, holder));
+  }
+
+  // ---- both -------------------------------------------------------------------------------------
+
+  async checkIntact(): Promise<void> {
+    let st;
+    try {
+      st = statSync(this.file);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw code === 'ENOENT' || code === 'ENOTDIR' ? stateDeleted(this.paths, 'during', e) : (toStateError(e, this.paths) ?? e);
+    }
+    // deleted, then made again (by another qiao, or restored): not the file this run wrote to
+    if (st.ino !== this.identity.ino || st.dev !== this.identity.dev) throw stateDeleted(this.paths, 'during');
   }
 
   async close(): Promise<void> {
+    this.runLock.stopAll();
     if (this.db.open) this.db.close();
   }
 }
