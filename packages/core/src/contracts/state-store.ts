@@ -86,6 +86,11 @@ export interface RunReport {
   errors: ErrorGroup[];
   /** Records the source had nothing to deliver for (e.g. deleted in the source), grouped by reason. */
   skips?: ErrorGroup[];
+  /**
+   * What the source warned about a read that finished but may not match the system (rows that kept
+   * moving, fewer rows than the system counted), grouped by code.
+   */
+  warnings?: ErrorGroup[];
   /** The fatal error that stopped the run, if any. */
   fatal?: { code: string; message: string; hint?: string | undefined } | undefined;
   /** Cursor after the run. */

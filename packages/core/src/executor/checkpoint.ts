@@ -22,15 +22,19 @@ export interface CheckpointStage {
 }
 
 /**
- * The checkpoint stage: the cursor moves to the largest cursor read only when the read went to its
- * end, no fatal error stopped the run, and nothing is pending or in flight — so it never passes a
- * record that is not yet written or dead. Returns the cursor as stored after the run.
+ * The checkpoint stage: the cursor moves only when the read went to its end, no fatal error stopped
+ * the run, and nothing is pending or in flight — so it never passes a record that is not yet written
+ * or dead. It moves to the cursor the source gave (`ReadContext.checkpoint`: the end of its window by
+ * the system's clock) when it gave one, even when records changed during the run carry later cursors:
+ * taking those would start the next window after edits made during this run to records already read.
+ * A source that gives none moves it to the largest cursor read. Returns the cursor as stored.
  */
 export async function checkpoint(o: CheckpointStage): Promise<string | null> {
   const { store, scheme, stream, read } = o;
-  if (read?.complete && !o.failed && read.maxCursor !== undefined) {
+  const next = read?.checkpoint ?? read?.maxCursor;
+  if (read?.complete && !o.failed && next !== undefined) {
     const left = await store.counts(scheme);
-    if (left.pending === 0 && left['in-flight'] === 0) await store.setCursor(scheme, stream, read.maxCursor);
+    if (left.pending === 0 && left['in-flight'] === 0) await store.setCursor(scheme, stream, next);
   }
   return (await store.getCursor(scheme, stream)) ?? null;
 }

@@ -15,6 +15,8 @@ export interface ReadStage {
   signal: AbortSignal;
   logger: Logger;
   onTotal?: ((total: number) => void) | undefined;
+  /** What the source says about a read that may not match the system; never stops the read. */
+  onWarning?: ((code: string, message: string) => void) | undefined;
 }
 
 /** What a read gives the checkpoint. */
@@ -23,6 +25,11 @@ export interface ReadOutcome {
   maxCursor: string | undefined;
   /** The source was read to its end: not stopped, not cut short by `limit`. */
   complete: boolean;
+  /**
+   * The cursor the source says the next incremental read may start from (`ReadContext.checkpoint`),
+   * when it said one: the end of its window by the system's clock, not the newest record it read.
+   */
+  checkpoint?: string | undefined;
 }
 
 /**
@@ -32,6 +39,7 @@ export interface ReadOutcome {
 export async function readRecords(o: ReadStage, each: (rec: SourceRecord) => Promise<void>): Promise<ReadOutcome> {
   let maxCursor = o.cursor;
   let n = 0;
+  let said: string | undefined;
   for await (const rec of o.source.read({
     params: o.params,
     detail: o.detail,
@@ -41,6 +49,10 @@ export async function readRecords(o: ReadStage, each: (rec: SourceRecord) => Pro
     signal: o.signal,
     logger: o.logger,
     ...(o.onTotal ? { onTotal: o.onTotal } : {}),
+    ...(o.onWarning ? { warn: o.onWarning } : {}),
+    checkpoint: (cursor: string) => {
+      said = cursor;
+    },
   })) {
     if (o.signal.aborted) break;
     n++;
@@ -48,5 +60,5 @@ export async function readRecords(o: ReadStage, each: (rec: SourceRecord) => Pro
     await each(rec);
     if (o.limit !== undefined && n >= o.limit) break;
   }
-  return { maxCursor, complete: !o.signal.aborted && (o.limit === undefined || n < o.limit) };
+  return { maxCursor, complete: !o.signal.aborted && (o.limit === undefined || n < o.limit), checkpoint: said };
 }

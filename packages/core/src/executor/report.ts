@@ -52,6 +52,7 @@ export class RunTally {
   readonly report: RunReport;
   readonly errors: ErrorGroups;
   readonly skips: ErrorGroups;
+  readonly warnings: ErrorGroups;
   phase: Progress['phase'] = 'resume';
   /** Records the source said it will yield. */
   total: number | undefined;
@@ -67,6 +68,7 @@ export class RunTally {
   ) {
     this.errors = new ErrorGroups(options.hintFor);
     this.skips = new ErrorGroups(options.hintFor);
+    this.warnings = new ErrorGroups(options.hintFor);
     this.report = {
       scheme,
       runId,
@@ -138,6 +140,8 @@ export class RunTally {
     r.durationMs = finished - this.started;
     r.errors = this.errors.list();
     r.skips = this.skips.list();
+    const warnings = this.warnings.list();
+    if (warnings.length) r.warnings = warnings;
     if (fatal !== undefined) {
       const e = fatal as Error;
       const q = isQiaoError(e) ? e : undefined;

@@ -74,6 +74,12 @@ export async function runScheme(o: RunSchemeOptions): Promise<RunReport> {
   const tally = new RunTally(scheme, o.runId ?? newRunId(), o);
   const lock = await store.lock(scheme, { wait: o.waitForLock ?? false, ...(o.signal ? { signal: o.signal } : {}) });
   const stop = new RunStop(o.signal);
+  // another run took the lock over (this one stopped renewing it) or `qiao unlock` removed it
+  lock.lost?.addEventListener('abort', () => stop.fail(lock.lost?.reason), { once: true });
+  if (lock.tookOver) {
+    const h = lock.tookOver;
+    (o.logger ?? silentLogger).warn(`took over the run lock of ${scheme} from pid ${h.pid} on ${h.host}, which stopped renewing it at ${h.renewedAt}`);
+  }
   const flow = new QueueFlow(o.maxQueued ?? 2000, stop.signal, Boolean(o.drainOnly));
   tally.queued = () => flow.outstanding;
   const run: Run = { o, logger: o.logger ?? silentLogger, tally, stop, flow, mapping: { mapper: o.mapper, checkPayload: o.checkPayload } };
@@ -84,6 +90,8 @@ export async function runScheme(o: RunSchemeOptions): Promise<RunReport> {
     tally.phase = 'write';
     await pool.drain();
     tally.report.cursor = await checkpoint({ store, scheme, stream: o.stream, read, failed: stop.fatal !== undefined });
+    // SQLite writes on into a state file deleted under it: say so now, not at the next run
+    await store.checkIntact();
   } catch (e) {
     stop.fail(e);
   } finally {
@@ -143,6 +151,10 @@ async function readAndEnqueue({ o, logger, tally, stop, flow, mapping }: Run): P
         signal: stop.signal,
         logger,
         onTotal: (n) => (tally.total = n),
+        onWarning: (code, message) => {
+          logger.warn(message, { code });
+          tally.warnings.add(code, message);
+        },
       },
       async (rec) => {
         tally.counts.read++;

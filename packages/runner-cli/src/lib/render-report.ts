@@ -19,6 +19,10 @@ export function renderReport(r: RunReport): string {
   for (const s of r.skips ?? []) {
     lines.push(`  ${color.dim('-')} ${s.count} skipped × ${s.code}: ${s.message}`);
   }
+  for (const w of r.warnings ?? []) {
+    lines.push(`  ${color.yellow('!')} ${w.code}: ${w.message}`);
+    if (w.hint) lines.push(`      ${color.dim('→ ' + w.hint)}`);
+  }
   if (r.fatal) {
     lines.push(`  ${color.red('stopped:')} ${r.fatal.message}`);
     if (r.fatal.hint) lines.push(`      ${color.dim('→ ' + r.fatal.hint)}`);
