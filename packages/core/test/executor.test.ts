@@ -130,6 +130,31 @@ describe('runScheme', () => {
     expect(await store.counts(loaded.scheme.id)).toMatchObject({ pending: 0, dead: 0 });
   });
 
+  it("keeps the source's checkpoint over the newest cursor read, and reports the source's warnings", async () => {
+    const { loaded } = await scheme('{ count: 30 }');
+    const wired = wireScheme(loaded);
+    const real = wired.source;
+    // a source whose window ended at 00:00:10 by its system's clock; records edited during the run carry later cursors
+    const source: Source = {
+      async *read(ctx) {
+        for await (const rec of real.read(ctx)) yield rec;
+        ctx.warn?.('read.total_mismatch', 'listed 30 of 31 customers');
+        ctx.checkpoint?.('2026-01-01T00:00:10.000Z');
+      },
+    };
+    const store = new SqliteStateStore(tempDir());
+    const report = await runLoadedScheme(loaded, store, { wired: { ...wired, source } });
+    expect(report).toMatchObject({ status: 'succeeded', counts: { read: 30, inserted: 30 } });
+    expect(report.warnings).toEqual([expect.objectContaining({ code: 'read.total_mismatch', message: 'listed 30 of 31 customers', count: 1 })]);
+    expect(await store.getCursor(loaded.scheme.id, 'records')).toBe('2026-01-01T00:00:10.000Z');
+    expect(report.cursor).toBe('2026-01-01T00:00:10.000Z');
+
+    // a read cut short by --limit moves no cursor, whatever the source said
+    const store2 = new SqliteStateStore(tempDir());
+    await runLoadedScheme(loaded, store2, { wired: { ...wired, source }, limit: 5 });
+    expect(await store2.getCursor(loaded.scheme.id, 'records')).toBeUndefined();
+  });
+
   it('never moves the cursor past a record that was not delivered, and resumes the queue', async () => {
     const { loaded, storeName } = await scheme('{ count: 100 }');
     const store = new SqliteStateStore(tempDir());
