@@ -121,7 +121,10 @@ describe('business details (merchantAppliedDetail)', () => {
   it('a tenant that requires salesperson and tax rate refuses an insert without them, with its message', async () => {
     const s = await start({ requiredAppliedDetail: ['professSalesman', 'taxRate'] });
     const { target } = connect(s);
-    const e = await target.write(customer(1), writeCtx('k1')).catch((error: unknown) => error as RecordError);
+    const e = (await target.write(customer(1), writeCtx('k1')).then(
+      () => undefined,
+      (error: unknown) => error,
+    )) as RecordError;
     expect(e).toBeInstanceOf(RecordError);
     expect(e.reason).toBe('yonbip.999');
     expect(e.message).toContain('客户业务信息的[专管业务员]不能为空!');
@@ -133,7 +136,7 @@ describe('business details (merchantAppliedDetail)', () => {
     const { target } = connect(s);
     const { mapper, problems } = DeclarativeMapper.compile(mapping);
     expect(problems).toEqual([]);
-    const payload = await mapper.map({ key: '42', data: { serial_id: 'OKKI-42', name: '上海桥联科技有限公司', tax_rate_id: '1568679441441228607' } });
+    const payload = await mapper.map({ stream: 'company', key: '42', data: { serial_id: 'OKKI-42', name: '上海桥联科技有限公司', tax_rate_id: '1568679441441228607' } });
     // the operation's input schema (what the scheme's payload check runs) accepts it
     const check = createAjv().compile(merchantSaveManifest.input);
     expect(check(payload), JSON.stringify(check.errors)).toBe(true);
