@@ -3,11 +3,12 @@
 import { rmSync } from 'node:fs';
 import http from 'node:http';
 import { sign } from '@qiao/connector-yonbip';
+import { YONBIP_SANDBOX_CUSTOMER_CLASS, YONBIP_SANDBOX_ORG } from '@qiao/connector-yonbip/sandbox';
 import { runQiao, schemeEnv, startSimulators, startSimulatorsApart, tempDir } from './lib.mjs';
 
 const PAGE = 100;
-const CREATE_ORG = '1481709712348020742';
-const CUSTOMER_CLASS = '1481712151907270669';
+const CREATE_ORG = YONBIP_SANDBOX_ORG;
+const CUSTOMER_CLASS = YONBIP_SANDBOX_CUSTOMER_CLASS;
 
 // ---- the hand-written client --------------------------------------------------------------------
 

@@ -106,6 +106,9 @@ export function schemeEnv(sims, { okkiRps = 100_000, okkiConcurrency = 8, bipRps
     YONBIP_DATA_CENTER_URL: sims.yonbip.dataCenterUrl,
     YONBIP_APP_KEY: sims.yonbip.credentials.appKey,
     YONBIP_APP_SECRET: sims.yonbip.credentials.appSecret,
+    // The simulated tenant's own org and class (YONBIP_SANDBOX_ORG / _CUSTOMER_CLASS): the template has no defaults for them.
+    YONBIP_CREATE_ORG: '1870412293664489473',
+    YONBIP_CUSTOMER_CLASS: '1870412293664489611',
     YONBIP_REQUESTS_PER_SECOND: String(bipRps),
     YONBIP_CONCURRENCY: String(bipConcurrency),
   };

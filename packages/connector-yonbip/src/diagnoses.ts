@@ -17,6 +17,30 @@ export const diagnoses: readonly Diagnosis[] = [
     hint: 'YonBIP rate limit (310039): lower YONBIP_REQUESTS_PER_SECOND / YONBIP_CONCURRENCY (target.limits in the scheme).',
   },
   {
+    reason: 'yonbip.310037',
+    hint: 'The app is not authorised for this YonBIP API (310037): in YonBIP 开放平台 → API授权, grant the app (YONBIP_APP_KEY) the API class named in the error, then run again. Nothing was written by the refused calls.',
+  },
+  {
+    reason: 'yonbip.310404',
+    hint: 'YonBIP has no such API on this gateway (310404): check gatewayUrl (with its /iuap-api-gateway prefix), then whether this tenant offers the classic merchant/save|list|detail or only the V2 endpoints (开放平台 → API 文档). `qiao check <scheme>` lists which APIs are missing.',
+  },
+  {
+    reason: /^yonbip\.(310043|310071|310072|310076|310077)$/,
+    hint: 'YonBIP\'s backend was failing (circuit breaker or backend errors) for longer than the retry budget: run again later; queued records are kept and resumed.',
+  },
+  {
+    reason: /^yonbip\.(310504|310078|202)$/,
+    hint: 'YonBIP timed out on a write that may have been applied: the record stays queued and is looked up (by code, then by name) before it is sent again, so the rerun never creates it twice.',
+  },
+  {
+    reason: /^yonbip\.(org_missing|org_disabled)$/,
+    hint: 'Set YONBIP_CREATE_ORG to the id of a management org (管理组织, 业务单元) of your own tenant: YonBIP 组织管理 → 业务单元.',
+  },
+  {
+    reason: 'yonbip.class_missing',
+    hint: 'Set YONBIP_CUSTOMER_CLASS to the id of a customer class (客户分类) of your own tenant.',
+  },
+  {
     reason: /^yonbip\.(auth$|100)/,
     hint: 'YonBIP refused the credentials: check YONBIP_APP_KEY and YONBIP_APP_SECRET (self-built app), and YONBIP_TENANT_ID.',
   },

@@ -5,7 +5,7 @@ describeConnectorContract(plugin, {
   connection: { tenantId: 'qiao-demo-tenant', appKey: 'qiao-demo-app', appSecret: 'qiao-demo-secret' },
   samplePayloads: {
     'merchant.save': [
-      { code: 'test202201', name: { zh_CN: '测试客户' } },
+      { code: 'test202201', name: { zh_CN: '测试客户' }, createOrg: '1870412293664489473' },
       {
         code: 'OKKI-10086',
         name: { zh_CN: '上海桥联科技有限公司', en_US: 'Qiao Tech Co., Ltd.' },
@@ -20,6 +20,7 @@ describeConnectorContract(plugin, {
         website: 'https://example.com',
         merchantContacterInfos: [{ fullName: { zh_CN: '张三' }, mobile: '13800000000', isDefault: true }],
         merchantApplyRanges: [{ orgId: '1481709712348020742', rangeType: 1, isCreator: true, isApplied: true }],
+        merchantAppliedDetail: { professSalesman: '1481712151907270999', taxRate: '1568679441441228607', stopstatus: false },
       },
     ],
   },

@@ -13,7 +13,7 @@ import {
   type WriteContext,
 } from '@qiao/core';
 import plugin, { YonbipClient, sign } from '../src/index.js';
-import type { YonbipSandbox } from '../src/sandbox/index.js';
+import { YONBIP_SANDBOX_ORG, type YonbipSandbox } from '../src/sandbox/index.js';
 
 export const fastRetry: RetryPolicy = { maxAttempts: 6, baseDelayMs: 5, maxDelayMs: 50, maxElapsedMs: 30_000 };
 
@@ -57,9 +57,9 @@ export function writeCtx(key: string, extra: Partial<WriteContext> = {}): WriteC
   return { key, maybeWritten: false, signal: new AbortController().signal, logger: silentLogger, ...extra };
 }
 
-/** A minimal mapped payload: code `C<i>`, name `客户<i>`. */
+/** A minimal mapped payload: code `C<i>`, name `客户<i>`, in the sandbox tenant's own org. */
 export function customer(i: number | string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { code: `C${i}`, name: { zh_CN: `客户${i}` }, ...extra };
+  return { code: `C${i}`, name: { zh_CN: `客户${i}` }, createOrg: YONBIP_SANDBOX_ORG, ...extra };
 }
 
 export function range(n: number): number[] {

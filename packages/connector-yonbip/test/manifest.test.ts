@@ -34,6 +34,11 @@ describe('manifest', () => {
       expect(schema?.title, field).toBe(label);
       if (field === 'code') expect(schema?.examples).toEqual([value]);
       else if (field === 'merchantOptions') expect(schema?.default).toBe(true);
+      else if (field === 'createOrg' || field === 'customerClass') {
+        // The seed tenant's ids are examples, never defaults: borrowed, they fail every insert of another tenant.
+        expect(schema?.examples, field).toEqual([value]);
+        expect(schema?.default, field).toBeUndefined();
+      }
       else if (value) expect(schema?.default, field).toBe(value);
       else expect(schema?.default, field).toBeUndefined();
     }
@@ -41,15 +46,26 @@ describe('manifest', () => {
 
   it('validates payloads: multilingual name with zh_CN, ids as digit strings, _status', () => {
     const validate = createAjv().compile(input);
-    expect(validate({ code: 'a', name: { zh_CN: '甲' } })).toBe(true);
-    expect(validate({ code: 'a', name: '甲' })).toBe(false);
-    expect(validate({ code: 'a', name: { en_US: 'A' } })).toBe(false);
-    expect(validate({ name: { zh_CN: '甲' } })).toBe(false);
+    const org = '1870412293664489473';
+    expect(validate({ code: 'a', name: { zh_CN: '甲' }, createOrg: org })).toBe(true);
+    expect(validate({ code: 'a', name: { zh_CN: '甲' } })).toBe(false);
+    expect(validate({ code: 'a', name: '甲', createOrg: org })).toBe(false);
+    expect(validate({ code: 'a', name: { en_US: 'A' }, createOrg: org })).toBe(false);
+    expect(validate({ name: { zh_CN: '甲' }, createOrg: org })).toBe(false);
     expect(validate({ code: 'a', name: { zh_CN: '甲' }, createOrg: 1481709712348020742 })).toBe(false);
     expect(validate({ code: 'a', name: { zh_CN: '甲' }, createOrg: '14817097123480207x' })).toBe(false);
-    expect(validate({ code: 'a', name: { zh_CN: '甲' }, _status: 'Delete' })).toBe(false);
-    expect(validate({ code: 'a', name: { zh_CN: '甲' }, merchantOptions: 'false', _status: 'Update' })).toBe(true);
-    expect(validate({ code: 'a', name: { zh_CN: '甲' }, nmae: 'typo' })).toBe(false);
+    expect(validate({ code: 'a', name: { zh_CN: '甲' }, createOrg: org, _status: 'Delete' })).toBe(false);
+    expect(validate({ code: 'a', name: { zh_CN: '甲' }, createOrg: org, merchantOptions: 'false', _status: 'Update' })).toBe(true);
+    expect(validate({ code: 'a', name: { zh_CN: '甲' }, createOrg: org, nmae: 'typo' })).toBe(false);
+  });
+
+  it('lets the mapping fill the business details (merchantAppliedDetail) with the documented fields', () => {
+    const validate = createAjv().compile(input);
+    const base = { code: 'a', name: { zh_CN: '甲' }, createOrg: '1870412293664489473' };
+    expect(validate({ ...base, merchantAppliedDetail: { professSalesman: '1870412293664489999', taxRate: '1568679441441228607', stopstatus: false } })).toBe(true);
+    expect(validate({ ...base, merchantAppliedDetail: { professSalesman: 1870412293664489999 } })).toBe(false);
+    expect(validate({ ...base, merchantAppliedDetail: 'salesman' })).toBe(false);
+    expect(validate({ ...base, merchantRole: { merchantOptions: true, businessRole: '1' }, merchantsManager: { fullName: '张三' } })).toBe(true);
   });
 
   it('accepts either connection mode and marks the secret', () => {

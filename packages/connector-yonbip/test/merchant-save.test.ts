@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RecordError } from '@qiao/core';
-import { startYonbipSandbox, type YonbipSandbox } from '../src/sandbox/index.js';
+import { YONBIP_SANDBOX_CUSTOMER_CLASS, YONBIP_SANDBOX_ORG, startYonbipSandbox, type YonbipSandbox } from '../src/sandbox/index.js';
 import { LIST_API, SAVE_API, connect, customer, writeCtx } from './helpers.js';
 
 let sb: YonbipSandbox;
@@ -33,18 +33,14 @@ describe('merchant.save', () => {
     const { target } = connect(sb);
     const result = await target.write(customer(1), writeCtx('k1'));
     const saved = sb.merchantByCode('C1');
-    expect(result).toEqual({ outcome: 'inserted', id: saved?.id });
+    expect(result).toEqual({ outcome: 'inserted', id: saved?.id, targetCode: 'C1' });
     expect(saved?.id).toMatch(/^\d{19}$/);
     expect(sb.counters).toMatchObject({ lookup: 1, token: 1, list: 1, save: 1, inserts: 1 });
-    // manifest defaults (配置值) and the default 适用组织 row
-    expect(saved).toMatchObject({
-      name: { zh_CN: '客户1' },
-      createOrg: '1481709712348020742',
-      customerClass: '1481712151907270669',
-      merchantOptions: true,
-    });
+    // the manifest's one default (配置值 merchantOptions) and the default 适用组织 row; no borrowed org or class
+    expect(saved).toMatchObject({ name: { zh_CN: '客户1' }, createOrg: YONBIP_SANDBOX_ORG, merchantOptions: true });
+    expect(saved?.customerClass).toBeUndefined();
     expect(saved?.merchantApplyRanges).toEqual([
-      { id: expect.stringMatching(/^\d{19}$/), orgId: '1481709712348020742', rangeType: 1, isCreator: true, isApplied: true },
+      { id: expect.stringMatching(/^\d{19}$/), orgId: YONBIP_SANDBOX_ORG, rangeType: 1, isCreator: true, isApplied: true },
     ]);
     // the signature and the token were URL-encoded exactly once
     const tokenCall = sb.requests.find((r) => r.path.endsWith('/getAccessToken'));
@@ -88,9 +84,9 @@ describe('merchant.save', () => {
 
     // The connector: by lookup (no knownId) and by the id map (knownId), both exact.
     const second = await target.write(customer(3, { shortname: { zh_CN: '三' } }), writeCtx('k3'));
-    expect(second).toEqual({ outcome: 'updated', id });
+    expect(second).toEqual({ outcome: 'updated', id, targetCode: 'C3' });
     const third = await target.write(customer(3, { shortname: { zh_CN: '叁' } }), writeCtx('k3', { knownId: id }));
-    expect(third).toEqual({ outcome: 'updated', id });
+    expect(third).toEqual({ outcome: 'updated', id, targetCode: 'C3' });
     expect(sb.merchantByCode('C3')?.shortname).toEqual({ zh_CN: '叁' });
     expect(sb.insertsByCode().get('C3')).toBe(1);
     expect(sb.counters.updates).toBe(2);
@@ -115,7 +111,7 @@ describe('merchant.save', () => {
     expect(inserted.id).toBe(sb.merchantByCode('C5')?.id);
     const seeded = sb.seedMerchant({ code: 'C6', name: '客户6' });
     const updated = await target.write(customer(6, { email: 'a@b.cn' }), writeCtx('k6', { knownId: stale }));
-    expect(updated).toEqual({ outcome: 'updated', id: seeded.id });
+    expect(updated).toEqual({ outcome: 'updated', id: seeded.id, targetCode: 'C6' });
   });
 
   it('looks up first when an earlier attempt may have been written (maybeWritten, no knownId)', async () => {
@@ -124,7 +120,7 @@ describe('merchant.save', () => {
     await target.write(customer(7), writeCtx('k7'));
     const lists = sb.counters.list;
     const result = await target.write(customer(7), writeCtx('k7', { maybeWritten: true }));
-    expect(result).toEqual({ outcome: 'updated', id: sb.merchantByCode('C7')?.id });
+    expect(result).toEqual({ outcome: 'updated', id: sb.merchantByCode('C7')?.id, targetCode: 'C7' });
     expect(sb.counters.list).toBe(lists + 1);
     expect(sb.insertsByCode().get('C7')).toBe(1);
   });
@@ -140,7 +136,7 @@ describe('merchant.save', () => {
     }
     const other = sb.seedMerchant({ code: 'C21', name: '客户21' });
     sb.setLatency(0);
-    expect(await write).toEqual({ outcome: 'updated', id: other.id });
+    expect(await write).toEqual({ outcome: 'updated', id: other.id, targetCode: 'C21' });
     expect(sb.requests.filter((r) => r.path.endsWith('/merchant/list'))).toHaveLength(3);
     expect(sb.merchantByCode('C21')?.email).toBe('mine@x.cn');
     expect(sb.insertsByCode().get('C21')).toBeUndefined();
@@ -151,7 +147,7 @@ describe('merchant.save', () => {
     const { target } = connect(sb);
     const results = await Promise.allSettled([
       target.write(customer(8), writeCtx('k8')),
-      target.write({ code: 'C9', name: { zh_CN: '上海桥联科技有限公司' } }, writeCtx('k9')),
+      target.write({ code: 'C9', name: { zh_CN: '上海桥联科技有限公司' }, createOrg: YONBIP_SANDBOX_ORG }, writeCtx('k9')),
       target.write(customer(10), writeCtx('k10')),
     ]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
@@ -166,17 +162,26 @@ describe('merchant.save', () => {
 
   it('keeps ids as strings, accepts "true"/"false" and refuses a corrupted numeric id', async () => {
     const { target } = connect(sb);
-    await target.write(
-      customer(11, { merchantOptions: 'false', createOrg: '1481709712348020743', customerClass: 1234 }),
-      writeCtx('k11'),
-    );
-    expect(sb.merchantByCode('C11')).toMatchObject({ merchantOptions: false, createOrg: '1481709712348020743', customerClass: '1234' });
+    await target.write(customer(11, { merchantOptions: 'false', customerClass: YONBIP_SANDBOX_CUSTOMER_CLASS }), writeCtx('k11'));
+    expect(sb.merchantByCode('C11')).toMatchObject({ merchantOptions: false, createOrg: YONBIP_SANDBOX_ORG, customerClass: YONBIP_SANDBOX_CUSTOMER_CLASS });
+    const small = await startYonbipSandbox({ orgs: [{ id: '1234', code: 'small', name: '小组织' }] });
+    try {
+      await connect(small).target.write(customer(11, { createOrg: 1234 }), writeCtx('k11'));
+      expect(small.merchantByCode('C11')?.createOrg).toBe('1234');
+    } finally {
+      await small.stop();
+    }
     const save = sb.requests.filter((r) => r.path.endsWith('/save')).length;
     await expect(target.write(customer(12, { createOrg: 1481709712348020742 }), writeCtx('k12'))).rejects.toMatchObject({
       code: 'QIAO_RECORD',
       reason: 'yonbip.input',
     });
-    await expect(target.write({ code: 'C13' }, writeCtx('k13'))).rejects.toBeInstanceOf(RecordError);
+    await expect(target.write({ code: 'C13', createOrg: YONBIP_SANDBOX_ORG }, writeCtx('k13'))).rejects.toBeInstanceOf(RecordError);
+    // no default org: a payload without one is refused before any request (a borrowed id would fail every insert)
+    await expect(target.write({ code: 'C14', name: { zh_CN: '客户14' } }, writeCtx('k14'))).rejects.toMatchObject({
+      reason: 'yonbip.input',
+      message: expect.stringContaining('createOrg'),
+    });
     expect(sb.requests.filter((r) => r.path.endsWith('/save')).length).toBe(save);
   });
 
@@ -199,17 +204,24 @@ describe('merchant.save', () => {
   });
 
   it('sends the mapping’s own 适用组织 rows on insert', async () => {
-    const { target } = connect(sb);
     const org2 = '1481709712348020999';
-    await target.write(
+    await sb.stop();
+    sb = await startYonbipSandbox({
+      orgs: [
+        { id: YONBIP_SANDBOX_ORG, code: 'qiao-sim', name: '桥模拟组织' },
+        { id: org2, code: 'second', name: '第二组织' },
+      ],
+    });
+    const { target: t2 } = connect(sb);
+    await t2.write(
       customer(15, {
         merchantApplyRanges: [
-          { orgId: '1481709712348020742', rangeType: 1, isCreator: true, isApplied: true },
+          { orgId: YONBIP_SANDBOX_ORG, rangeType: 1, isCreator: true, isApplied: true },
           { orgId: org2, rangeType: 1, isCreator: false, isApplied: true },
         ],
       }),
       writeCtx('k15'),
     );
-    expect(sb.merchantByCode('C15')?.merchantApplyRanges.map((r) => r.orgId)).toEqual(['1481709712348020742', org2]);
+    expect(sb.merchantByCode('C15')?.merchantApplyRanges.map((r) => r.orgId)).toEqual([YONBIP_SANDBOX_ORG, org2]);
   });
 });

@@ -72,7 +72,7 @@ describe('merchant.save under token expiry, rate limits and faults', () => {
     const { target } = connect(s);
     s.dropAfterCommit(1, 'destroy');
     const result = await target.write(customer(1), writeCtx('k1'));
-    expect(result).toEqual({ outcome: 'inserted', id: s.merchantByCode('C1')?.id });
+    expect(result).toEqual({ outcome: 'inserted', id: s.merchantByCode('C1')?.id, targetCode: 'C1' });
     expect(s.insertsByCode().get('C1')).toBe(1);
     expect(s.counters.save).toBe(1);
     expect(s.counters.list).toBe(2);
@@ -85,7 +85,7 @@ describe('merchant.save under token expiry, rate limits and faults', () => {
     const started = Date.now();
     const result = await target.write(customer(2), writeCtx('k2'));
     expect(Date.now() - started).toBeGreaterThanOrEqual(300);
-    expect(result).toEqual({ outcome: 'inserted', id: s.merchantByCode('C2')?.id });
+    expect(result).toEqual({ outcome: 'inserted', id: s.merchantByCode('C2')?.id, targetCode: 'C2' });
     expect(s.insertsByCode().get('C2')).toBe(1);
     expect(s.counters.save).toBe(1);
   });
@@ -100,7 +100,7 @@ describe('merchant.save under token expiry, rate limits and faults', () => {
     const { target } = connect(s);
     s.failNext('save', kind);
     const result = await target.write(customer(3), writeCtx('k3'));
-    expect(result).toEqual({ outcome: 'inserted', id: s.merchantByCode('C3')?.id });
+    expect(result).toEqual({ outcome: 'inserted', id: s.merchantByCode('C3')?.id, targetCode: 'C3' });
     expect(s.insertsByCode().get('C3')).toBe(1);
     expect(s.counters.save).toBe(saves);
   });
@@ -111,7 +111,7 @@ describe('merchant.save under token expiry, rate limits and faults', () => {
     const { id } = await target.write(customer(4), writeCtx('k4'));
     s.dropAfterCommit(1, 'destroy');
     const result = await target.write(customer(4, { email: 'x@y.cn' }), writeCtx('k4', { knownId: id }));
-    expect(result).toEqual({ outcome: 'updated', id });
+    expect(result).toEqual({ outcome: 'updated', id, targetCode: 'C4' });
     expect(s.merchantByCode('C4')?.email).toBe('x@y.cn');
   });
 

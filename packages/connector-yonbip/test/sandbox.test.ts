@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sign } from '../src/index.js';
-import { startYonbipSandbox, type YonbipSandbox } from '../src/sandbox/index.js';
+import { YONBIP_SANDBOX_ORG, startYonbipSandbox, type YonbipSandbox } from '../src/sandbox/index.js';
 import { LIST_API, SAVE_API, raw } from './helpers.js';
 
 let sb: YonbipSandbox;
@@ -88,7 +88,8 @@ describe('yonbip sandbox: gateway', () => {
     const token = await raw.token(sb);
     const res = await raw.post(sb, '/yonbip/digitalModel/merchant/nothing', token, '{}');
     expect(res.status).toBe(404);
-    expect(JSON.parse(res.text)).toEqual({ code: '310404', message: 'API不存在' });
+    // the wording the real gateway answers (skillify errors-and-limits §2, observed)
+    expect(JSON.parse(res.text)).toEqual({ code: '310404', message: '网关上没有注册此API[/yonbip/digitalModel/merchant/nothing]，请确认后重新调用' });
     expect((await fetch(`${sb.url}/yonbip/digitalModel/merchant/list`, { method: 'POST', body: '{}' })).status).toBe(404);
   });
 
@@ -98,13 +99,13 @@ describe('yonbip sandbox: gateway', () => {
       sb,
       SAVE_API,
       token,
-      JSON.stringify({ data: { code: 'S1', name: { zh_CN: '沙箱一' }, createOrg: '1481709712348020742', _status: 'Insert' } }),
+      JSON.stringify({ data: { code: 'S1', name: { zh_CN: '沙箱一' }, createOrg: YONBIP_SANDBOX_ORG, _status: 'Insert' } }),
     );
     const saved = sb.merchantByCode('S1');
     expect(saved?.id).toMatch(/^1[78]\d{17}$/);
     expect(BigInt(saved!.id) > BigInt(Number.MAX_SAFE_INTEGER)).toBe(true);
     expect(insert.text).toContain(`"id":${saved!.id},`);
-    expect(insert.text).toContain('"createOrg":1481709712348020742');
+    expect(insert.text).toContain(`"createOrg":${YONBIP_SANDBOX_ORG}`);
     expect(insert.text).toContain('"code":"200","message":"操作成功"');
     const rounded = String((JSON.parse(insert.text) as { data: { id: number } }).data.id);
     expect(rounded).not.toBe(saved!.id);
@@ -119,7 +120,7 @@ describe('yonbip sandbox: gateway', () => {
   it('validates Inserts: code, multilingual name, duplicate code and name, _status', async () => {
     const token = await raw.token(sb);
     const save = async (data: Record<string, unknown>) => JSON.parse((await raw.post(sb, SAVE_API, token, JSON.stringify({ data }))).text);
-    const org = '1481709712348020742';
+    const org = YONBIP_SANDBOX_ORG;
     expect(await save({ name: { zh_CN: 'x' }, createOrg: org, _status: 'Insert' })).toEqual({ code: '999', message: '客户编码不能为空' });
     expect((await save({ code: 'V1', name: '字符串名称', createOrg: org, _status: 'Insert' })).code).toBe('999');
     expect((await save({ code: 'V1', name: { en_US: 'x' }, createOrg: org, _status: 'Insert' })).code).toBe('999');
@@ -154,7 +155,7 @@ describe('yonbip sandbox: gateway', () => {
     expect(parsed.data.pageCount).toBe(Math.ceil(sb.merchants().length / 2));
     expect(parsed.data.recordList).toHaveLength(2);
     const id = sb.merchantByCode('L10')!.id;
-    const detail = await fetch(`${sb.gatewayUrl}/yonbip/digitalModel/merchant/detail?id=${id}&access_token=${encodeURIComponent(token)}`);
+    const detail = await fetch(`${sb.gatewayUrl}/yonbip/digitalModel/merchant/detail?id=${id}&orgId=${YONBIP_SANDBOX_ORG}&access_token=${encodeURIComponent(token)}`);
     const text = await detail.text();
     expect(text).toContain('"code":200,');
     expect(text).toContain(`"id":${id},`);

@@ -99,7 +99,7 @@ export function insertsPerCode(file: string): Map<string, number> {
 /** The environment the okki-to-yonbip template reads, pointing at two running simulators. */
 export function simulatorEnv(
   okki: { url: string; credentials: { clientId: string; clientSecret: string } },
-  bip: { dataCenterUrl: string; credentials: { tenantId: string; appKey: string; appSecret: string } },
+  bip: { dataCenterUrl: string; orgId: string; customerClassId: string; credentials: { tenantId: string; appKey: string; appSecret: string } },
 ): Record<string, string> {
   return {
     OKKI_BASE_URL: okki.url,
@@ -109,5 +109,7 @@ export function simulatorEnv(
     YONBIP_DATA_CENTER_URL: bip.dataCenterUrl,
     YONBIP_APP_KEY: bip.credentials.appKey,
     YONBIP_APP_SECRET: bip.credentials.appSecret,
+    YONBIP_CREATE_ORG: bip.orgId,
+    YONBIP_CUSTOMER_CLASS: bip.customerClassId,
   };
 }

@@ -52,8 +52,9 @@ describe('okki-to-yonbip template end to end on the simulators', () => {
         withShort++;
         expect(m!.shortname?.zh_CN).toBe(c.short_name);
       } else expect(m!.shortname?.zh_CN).toBeUndefined();
-      expect(m!.createOrg).toBe('1481709712348020742');
-      expect(m!.customerClass).toBe('1481712151907270669');
+      // the tenant's own org and class, from YONBIP_CREATE_ORG / YONBIP_CUSTOMER_CLASS (no borrowed defaults)
+      expect(m!.createOrg).toBe(bip.orgId);
+      expect(m!.customerClass).toBe(bip.customerClassId);
       expect(m!.merchantOptions).toBe(true);
       if (c.homepage) expect(m!.website).toBe(c.homepage);
       if (c.address) expect(m!.address?.zh_CN).toBe(c.address);

@@ -93,8 +93,9 @@ describe('qiao validate and connectors', () => {
     expect(okki.stdout).toMatch(/clientSecret \*\s+\S+.*secret/);
     const bip = await qiao(['connectors', 'describe', 'yonbip']);
     expect(bip.stdout).toContain('merchant.save — 客户档案保存');
-    expect(bip.stdout).toMatch(/createOrg\s+管理组织id\s+string\s+"1481709712348020742"/);
-    expect(bip.stdout).toMatch(/customerClass\s+客户分类id\s+string\s+"1481712151907270669"/);
+    // the seed tenant's ids are examples only, never defaults; the org is required
+    expect(bip.stdout).toMatch(/createOrg \*\s+管理组织id\s+string\s+e\.g\. "1481709712348020742"/);
+    expect(bip.stdout).toMatch(/customerClass\s+客户分类id\s+string\s+e\.g\. "1481712151907270669"/);
     expect(bip.stdout).toMatch(/code \*\s+客户编码/);
     expect(bip.stdout).toContain('upsert by code');
     const unknown = await qiao(['connectors', 'describe', 'okk']);

@@ -17,6 +17,8 @@ const ENV: Record<string, string> = {
   YONBIP_DATA_CENTER_URL: 'http://127.0.0.1:9',
   YONBIP_APP_KEY: 'bad-input-app',
   YONBIP_APP_SECRET: BIP_SECRET,
+  YONBIP_CREATE_ORG: '1870412293664489473',
+  YONBIP_CUSTOMER_CLASS: '1870412293664489611',
 };
 
 interface Case {

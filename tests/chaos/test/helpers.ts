@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { OkkiSandbox } from '@qiao/connector-okki/sandbox';
-import type { YonbipSandbox } from '@qiao/connector-yonbip/sandbox';
+import { YONBIP_SANDBOX_CUSTOMER_CLASS, YONBIP_SANDBOX_ORG, type YonbipSandbox } from '@qiao/connector-yonbip/sandbox';
 
 /** The built `qiao` binary (what `npx qiao` runs): the suite tests dist, so run `npx tsc -b` first. */
 export const BIN = fileURLToPath(new URL('../../../packages/runner-cli/bin/run.js', import.meta.url));
@@ -105,6 +105,8 @@ export function templateEnv(
     ...yonbip,
     YONBIP_APP_KEY: bip.credentials.appKey,
     YONBIP_APP_SECRET: bip.credentials.appSecret,
+    YONBIP_CREATE_ORG: YONBIP_SANDBOX_ORG,
+    YONBIP_CUSTOMER_CLASS: YONBIP_SANDBOX_CUSTOMER_CLASS,
     OKKI_REQUESTS_PER_SECOND: rps,
     YONBIP_REQUESTS_PER_SECOND: rps,
     OKKI_CONCURRENCY: concurrency,

@@ -23,17 +23,74 @@ export interface SeedMerchantInput {
   name: string | Multilingual;
   /** @default a fresh 19-digit id */
   id?: string;
-  /** @default '1481709712348020742' */
+  /** @default {@link YONBIP_SANDBOX_ORG} */
   createOrg?: string;
   [field: string]: unknown;
+}
+
+/** An organisation (业务单元) of the simulated tenant, as `orgunit/querytree` lists it. */
+export interface SandboxOrg {
+  id: string;
+  code: string;
+  name: string;
+  /** 0 not enabled, 1 enabled, 2 disabled. @default 1 */
+  enable?: 0 | 1 | 2;
+}
+
+/** A customer class (客户分类) of the simulated tenant, as `custcategory/tree` lists it. */
+export interface SandboxCustomerClass {
+  id: string;
+  code: string;
+  name: string;
+}
+
+/** The tenant's configuration the store enforces (see YonbipSandboxOptions for each). */
+export interface TenantSetup {
+  orgs: SandboxOrg[];
+  customerClasses: SandboxCustomerClass[];
+  codingRule?: { prefix: string } | undefined;
+  requiredAppliedDetail: string[];
 }
 
 export type Row = Record<string, unknown>;
 /** A YonBIP answer: `code` is `'200'` (or 200) on success, anything else is a refusal. */
 export type Envelope = { code: string | number; message: string; data?: unknown };
 
-/** The organisation a customer is created in when a seed names none. */
-export const YONBIP_DEFAULT_ORG = '1481709712348020742';
+/**
+ * The simulated tenant's own organisation (业务单元) id: a 19-digit id beyond 2^53, and not the seed's
+ * 1481709712348020742, which belongs to another company's tenant (a scheme that borrows it is refused).
+ */
+export const YONBIP_SANDBOX_ORG = '1870412293664489473';
+/** The simulated tenant's own customer class (客户分类) id. */
+export const YONBIP_SANDBOX_CUSTOMER_CLASS = '1870412293664489611';
+/**
+ * The organisation a seeded customer is created in when it names none.
+ * @deprecated use {@link YONBIP_SANDBOX_ORG}
+ */
+export const YONBIP_DEFAULT_ORG = YONBIP_SANDBOX_ORG;
+
+/** The tenant the sandbox simulates unless told otherwise: one org, one customer class, no coding rule. */
+export function defaultTenant(): TenantSetup {
+  return {
+    orgs: [{ id: YONBIP_SANDBOX_ORG, code: 'qiao-sim', name: '桥模拟组织', enable: 1 }],
+    customerClasses: [{ id: YONBIP_SANDBOX_CUSTOMER_CLASS, code: '01', name: '模拟客户分类' }],
+    requiredAppliedDetail: [],
+  };
+}
+
+/** What BIP calls the business-detail (客户业务信息) fields in its messages. */
+const APPLIED_DETAIL_LABELS: Record<string, string> = {
+  professSalesman: '专管业务员',
+  specialManagementDep: '专管部门',
+  taxRate: '税率',
+  settlementMethod: '结算方式',
+  shipmentMethod: '发运方式',
+  deliveryWarehouse: '发货仓库',
+  customerLevel: '客户级别',
+  transactionCurrency: '交易币种',
+  payway: '支付方式',
+  collectionAgreement: '收款协议',
+};
 
 /** Fields that hold 19-digit ids (written as bare JSON numbers in answers, as BIP does). */
 export const ID_FIELDS: ReadonlySet<string> = new Set([
@@ -49,8 +106,18 @@ export const ID_FIELDS: ReadonlySet<string> = new Set([
   'suppliers',
   'orgId',
   'merchantId',
+  'merchantApplyRangeId',
+  'professSalesman',
+  'specialManagementDep',
+  'taxRate',
+  'settlementMethod',
+  'shipmentMethod',
+  'deliveryWarehouse',
+  'customerLevel',
+  'transactionCurrency',
+  'collectionAgreement',
 ]);
-const HEADER_ID_KEYS = [...ID_FIELDS].filter((k) => k !== 'id' && k !== 'orgId' && k !== 'merchantId');
+const HEADER_ID_KEYS = ['createOrg', 'belongOrg', 'internalOrgId', 'customerClass', 'customerIndustry', 'channCustomerClass', 'invoicingCustomers', 'parentCustomer', 'suppliers'];
 
 /** A request the simulated BIP refuses with code 999 and this message. */
 class Refusal extends Error {}
@@ -69,11 +136,14 @@ export class MerchantStore {
   private readonly idsByName = new Map<string, Set<string>>();
   private readonly inserts = new Map<string, number>();
   private lastId: bigint;
+  private lastCode = 0;
 
   constructor(
     private readonly random: () => number,
     /** Bumped on every Insert and Update through the API (seeds not counted). */
     private readonly counters: { inserts: number; updates: number },
+    /** Orgs, customer classes, the coding rule and required business details; changed in place by the sandbox. */
+    readonly tenant: TenantSetup = defaultTenant(),
   ) {
     // Odd ids beyond 2^53: no double can hold them, so JSON.parse always changes them.
     this.lastId = BigInt(Date.now()) * 1_000_000n + BigInt(Math.floor(random() * 400_000)) * 2n + 1n;
@@ -109,7 +179,7 @@ export class MerchantStore {
       id: id ?? this.newId(),
       code,
       name: typeof name === 'string' ? { zh_CN: name } : { ...name },
-      createOrg: createOrg ?? YONBIP_DEFAULT_ORG,
+      createOrg: createOrg ?? YONBIP_SANDBOX_ORG,
       merchantApplyRanges: [],
       merchantContacterInfos: [],
       createTime: now(),
@@ -153,14 +223,22 @@ export class MerchantStore {
 
   private insert(data: Row): SandboxMerchant {
     if (data.id !== undefined && data.id !== null && data.id !== '') throw new Refusal('新增客户时不能指定id');
-    const code = text(data.code);
-    if (!code) throw new Refusal('客户编码不能为空');
+    const sent = text(data.code);
+    if (!sent) throw new Refusal('客户编码不能为空');
+    // A coding rule (编码规则) replaces the code sent with the next one it generates; the answer carries it.
+    const code = this.tenant.codingRule ? this.nextCode(this.tenant.codingRule.prefix) : sent;
     if (this.idByCode.has(code)) throw new Refusal(`客户编码[${code}]已存在`);
     const name = multilingual(data.name, '客户名称');
     this.nameFree(name, undefined);
     const createOrg = idOf(data.createOrg, 'createOrg');
     if (!createOrg) throw new Refusal('管理组织不能为空');
+    this.orgExists(createOrg, '管理组织');
     const header = headerOf(data);
+    if (typeof header.customerClass === 'string' && !this.tenant.customerClasses.some((c) => c.id === header.customerClass)) {
+      throw new Refusal(`客户分类[${header.customerClass}]不存在`);
+    }
+    const detail = this.appliedDetail(data.merchantAppliedDetail, undefined);
+    if (detail) header.merchantAppliedDetail = detail;
     const ranges: SandboxMerchant['merchantApplyRanges'] = [];
     if (data.merchantApplyRanges === undefined) {
       ranges.push({ id: this.newId(), orgId: createOrg, rangeType: 1, isCreator: true, isApplied: true });
@@ -169,6 +247,7 @@ export class MerchantStore {
         if (row._status !== 'Insert') throw new Refusal('新增客户时适用组织行的_status必须为Insert');
         const orgId = idOf(row.orgId, 'orgId');
         if (!orgId) throw new Refusal('适用组织不能为空');
+        this.orgExists(orgId, '适用组织');
         if (ranges.some((r) => r.orgId === orgId)) throw new Refusal(`适用组织[${orgId}]重复`);
         ranges.push({ ...rangeFields(row), id: this.newId(), orgId });
       }
@@ -209,9 +288,11 @@ export class MerchantStore {
     if (data.code !== undefined) {
       const code = text(data.code);
       if (!code) throw new Refusal('客户编码不能为空');
+      if (code !== old.code && this.tenant.codingRule) throw new Refusal(`客户编码由编码规则自动生成，不允许修改（当前编码[${old.code}]，传入[${code}]）`);
       if (code !== old.code && this.idByCode.has(code)) throw new Refusal(`客户编码[${code}]已存在`);
       m.code = code;
     }
+    if (data.merchantAppliedDetail !== undefined) m.merchantAppliedDetail = this.appliedDetail(data.merchantAppliedDetail, old.merchantAppliedDetail as Row | undefined);
     if (data.name !== undefined) {
       m.name = multilingual(data.name, '客户名称');
       this.nameFree(m.name, id);
@@ -285,12 +366,97 @@ export class MerchantStore {
     };
   }
 
-  /** `merchant/detail`: one customer with its child rows. */
-  detail(id: string): Envelope {
+  /**
+   * `merchant/detail`: one customer with its child rows, as seen from one org: the old doc (qliang)
+   * makes `merchantApplyRangeId` or `orgId` required, and the customer must apply to that org.
+   */
+  detail(params: URLSearchParams): Envelope {
+    const id = params.get('id') ?? '';
+    const orgId = params.get('orgId') ?? '';
+    const rangeId = params.get('merchantApplyRangeId') ?? '';
+    // These answers carry a numeric code, as some BIP endpoints do: clients compare String(code).
+    if (!orgId && !rangeId) return { code: 999, message: '参数merchantApplyRangeId和orgId不能同时为空' };
     const m = this.byId.get(id);
-    // This answer carries a numeric code, as some BIP endpoints do: clients compare String(code).
     if (!m) return { code: 999, message: `客户档案不存在或已删除，id=${id}` };
+    const applies = m.merchantApplyRanges.some((r) => (rangeId ? r.id === rangeId : r.orgId === orgId));
+    if (!applies) return { code: 999, message: `客户[${m.code}]在${rangeId ? `适用范围[${rangeId}]` : `组织[${orgId}]`}下不存在` };
     return { code: 200, message: '操作成功', data: m };
+  }
+
+  /** `orgunit/querytree`: the tenant's orgs (a flat tree: no parents in the sandbox), filtered by code, name, enable. */
+  orgTree(body: string): Envelope {
+    let q: Row;
+    try {
+      const parsed = body.trim() === '' ? {} : parseBody(body);
+      q = isRow(parsed) ? parsed : {};
+    } catch (error) {
+      if (error instanceof Refusal) return { code: 999, message: error.message };
+      throw error;
+    }
+    const rows = this.tenant.orgs
+      .filter((o) => (q.code === undefined || q.code === o.code) && (q.name === undefined || q.name === o.name))
+      .filter((o) => q.enable === undefined || String(q.enable) === String(o.enable ?? 1))
+      .map((o) => ({ id: o.id, code: o.code, name: o.name, level: 1, parent: '', orgtype: 1, enable: o.enable ?? 1, dr: 0, pubts: now(), children: [] }));
+    return { code: '200', message: '操作成功', data: rows };
+  }
+
+  /** `custcategory/tree`: customer classes matching `condition.simpleVOs` (`eq` / `like` on id, code, name); `data` null when none. */
+  classTree(body: string): Envelope {
+    let vos: Row[] = [];
+    try {
+      const parsed = body.trim() === '' ? {} : parseBody(body);
+      const condition = isRow(parsed) && isRow(parsed.condition) ? parsed.condition : {};
+      vos = Array.isArray(condition.simpleVOs) ? condition.simpleVOs.filter(isRow) : [];
+    } catch (error) {
+      if (error instanceof Refusal) return { code: '999', message: error.message };
+      throw error;
+    }
+    const rows = this.tenant.customerClasses.filter((c) =>
+      vos.every((vo) => {
+        const field = String(vo.field ?? '');
+        if (field !== 'id' && field !== 'code' && field !== 'name') return true;
+        const value = String(c[field]);
+        const wanted = String(vo.value1 ?? '');
+        return vo.op === 'like' ? value.includes(wanted) : value === wanted;
+      }),
+    );
+    const data = rows.map((c) => ({ id: c.id, code: c.code, name: { zh_CN: c.name }, level: 1, isEnd: true, children: [] }));
+    return { code: '200', message: '操作成功', data: data.length ? data : null };
+  }
+
+  private orgExists(id: string, label: string): void {
+    const org = this.tenant.orgs.find((o) => o.id === id);
+    if (!org) throw new Refusal(`${label}[${id}]不存在`);
+    if ((org.enable ?? 1) !== 1) throw new Refusal(`${label}[${org.name}]未启用`);
+  }
+
+  private nextCode(prefix: string): string {
+    let code: string;
+    do code = `${prefix}${String(++this.lastCode).padStart(6, '0')}`;
+    while (this.idByCode.has(code));
+    return code;
+  }
+
+  /**
+   * The business details (客户业务信息, `merchantAppliedDetail`) after an Insert (`previous` undefined)
+   * or an Update: the tenant's required fields must be there on insert, ids stay exact.
+   */
+  private appliedDetail(value: unknown, previous: Row | undefined): Row | undefined {
+    if (value !== undefined && value !== null && !isRow(value)) throw new Refusal('客户业务信息(merchantAppliedDetail)必须为对象');
+    const sent: Row = {};
+    for (const [k, v] of Object.entries(value ?? {})) {
+      if (k === '_status' || v === null || v === '') continue;
+      sent[k] = ID_FIELDS.has(k) && k !== 'id' ? idOf(v, `merchantAppliedDetail.${k}`) : v;
+    }
+    const merged: Row = { ...previous, ...sent };
+    if (previous === undefined) {
+      for (const field of this.tenant.requiredAppliedDetail) {
+        if (merged[field] === undefined) throw new Refusal(`客户业务信息的[${APPLIED_DETAIL_LABELS[field] ?? field}]不能为空!`);
+      }
+    }
+    if (Object.keys(merged).length === 0) return previous;
+    merged.id ??= this.newId();
+    return merged;
   }
 
   private nameFree(name: Multilingual, self: string | undefined): void {
@@ -313,15 +479,17 @@ function ok(m: SandboxMerchant): Envelope {
 }
 
 function summary(m: SandboxMerchant): Row {
-  const { merchantApplyRanges: _r, merchantContacterInfos: _c, ...header } = m;
-  return header;
+  const { merchantApplyRanges: ranges, merchantContacterInfos: _c, merchantAppliedDetail: _d, ...header } = m;
+  // The classic list carries the creator range's id (Bamboer ys_type.go), which merchant/detail accepts.
+  const creator = ranges.find((r) => r.isCreator === true) ?? ranges[0];
+  return creator ? { ...header, merchantApplyRangeId: creator.id } : header;
 }
 
 function headerOf(data: Row): Row {
   const header: Row = {};
   for (const [k, v] of Object.entries(data)) {
     if (k === '_status' || k === 'id' || k === 'code' || k === 'name' || k === 'createOrg') continue;
-    if (k === 'merchantApplyRanges' || k === 'merchantContacterInfos') continue;
+    if (k === 'merchantApplyRanges' || k === 'merchantContacterInfos' || k === 'merchantAppliedDetail') continue;
     if (HEADER_ID_KEYS.includes(k) && v !== null && v !== '') header[k] = idOf(v, k);
     else if (k === 'shortname' || k === 'address') header[k] = v === null ? v : multilingual(v, k);
     else header[k] = v;

@@ -3,7 +3,17 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stringifyJson } from '@qiao/core';
-import { ID_FIELDS, isRow, MerchantStore, type Envelope, type SandboxMerchant, type SeedMerchantInput } from './yonbip-data.js';
+import {
+  defaultTenant,
+  ID_FIELDS,
+  isRow,
+  MerchantStore,
+  type Envelope,
+  type SandboxCustomerClass,
+  type SandboxMerchant,
+  type SandboxOrg,
+  type SeedMerchantInput,
+} from './yonbip-data.js';
 
 /**
  * Faults the sandbox can inject into gateway calls (after the token and rate-limit checks):
@@ -16,34 +26,68 @@ import { ID_FIELDS, isRow, MerchantStore, type Envelope, type SandboxMerchant, t
  */
 export type YonbipFaultKind = '500' | '503' | '310039' | 'html' | 'truncated' | 'plain-token';
 
-export interface YonbipSandboxOptions {
-  /** Port on 127.0.0.1. @default 0 (a free port) */
-  port?: number;
-  /** The one tenant the data-center lookup knows. @default 'qiao-demo-tenant' */
-  tenantId?: string;
-  /** The one self-built app the token service knows. @default 'qiao-demo-app' */
-  appKey?: string;
-  /** @default 'qiao-demo-secret' */
-  appSecret?: string;
-  /** Delay before every answer. @default 0 */
-  latencyMs?: number;
-  /** Share of gateway calls (0..1) that get a fault from `faultKinds`. @default 0 */
-  faultRate?: number;
-  /** @default ['500', '310039'] */
-  faultKinds?: YonbipFaultKind[];
-  /** Gateway calls admitted per calendar second; the rest get 310039 (HTTP 200). @default unlimited */
-  rateLimitPerSecond?: number;
-  /** A token is refused (310036 非法token) once it has been used for this many gateway calls. @default unlimited */
-  tokenTtlCalls?: number;
-  /** Token lifetime, announced as `expire` and enforced. @default 7200 */
-  tokenTtlSeconds?: number;
-  /** How far the signed timestamp may be from the sandbox's clock. @default 300000 (5 minutes) */
-  timestampWindowMs?: number;
-  /** Path prefixes of the gateway and token service. @default { gateway: '/iuap-api-gateway', auth: '/iuap-api-auth' } */
-  prefixes?: { gateway?: string; auth?: string };
-  /** Random source for ids, tokens and faults. @default Math.random */
-  random?: () => number;
+/**
+ * The platform codes the gateway can be told to answer (shared/api/yonbip.md "Platform codes";
+ * skillify errors-and-limits §3). Each is sent as the real gateway sends it: HTTP 200 with the code in
+ * the body, except 310404 (HTTP 404).
+ */
+export type YonbipPlatformCode =
+  | '202'
+  | '310001'
+  | '310008'
+  | '310015'
+  | '310023'
+  | '310032'
+  | '310036'
+  | '310037'
+  | '310039'
+  | '310042'
+  | '310043'
+  | '310046'
+  | '310071'
+  | '310072'
+  | '310078'
+  | '310404'
+  | '310504'
+  | '999';
+
+/** When the gateway answers a platform code (see {@link YonbipSandbox.answerCode}). */
+export interface YonbipCodePlan {
+  /**
+   * Which calls: an API of the sandbox (`'save'`), or a gateway path (`'/yonbip/digitalModel/merchant/save'`).
+   * @default every gateway call
+   */
+  on?: YonbipSandboxApi | string;
+  /** How many matching calls get the code. @default Infinity (every one, until {@link YonbipSandbox.clearCodes}) */
+  times?: number;
+  /**
+   * Apply the call before answering the code, as a backend does that commits and then times out.
+   * @default true for 310504, 310078 and 202 (the outcome is unknown: it may have been applied), false otherwise
+   */
+  applied?: boolean;
 }
+
+/** The platform's wording of each code (observed where the notes say so, else the code table's 说明). */
+const CODE_MESSAGES: Record<YonbipPlatformCode, string> = {
+  '202': '幂等接口，后端服务正在处理中',
+  '310001': 'access_token不能为空。',
+  '310008': '参数校验失败，缺少必填参数',
+  '310015': '参数校验错误，未通过参数正则匹配',
+  '310023': '参数类型校验失败',
+  '310032': '触发了系统级限流，请稍后再试',
+  '310036': '非法token',
+  '310037': 'API未被授权，请联系管理员在开放平台进行API授权',
+  '310039': '当前 app 访问频率超出限制(app 限流)，请稍后再试',
+  '310042': '触发了产品级限流，请稍后再试',
+  '310043': '此API触发熔断，请稍后再试',
+  '310046': '触发了API级限流，请稍后再试',
+  '310071': 'HTTP请求失败，后端服务异常',
+  '310072': 'HTTP连接被拒绝',
+  '310078': '后端服务请求超时',
+  '310404': '网关上没有注册此API',
+  '310504': '请求超时',
+  '999': '服务端逻辑异常',
+};
 
 export interface YonbipSandboxOptions {
   /** Port on 127.0.0.1. @default 0 (a free port) */
@@ -72,6 +116,37 @@ export interface YonbipSandboxOptions {
   prefixes?: { gateway?: string; auth?: string };
   /** Random source for ids, tokens and faults. @default Math.random */
   random?: () => number;
+  /**
+   * The tenant's organisations (业务单元): inserts into any other `createOrg` are refused (管理组织[…]不存在).
+   * @default [{ id: YONBIP_SANDBOX_ORG, code: 'qiao-sim', name: '桥模拟组织' }]
+   */
+  orgs?: SandboxOrg[];
+  /** The tenant's customer classes (客户分类). @default [{ id: YONBIP_SANDBOX_CUSTOMER_CLASS, code: '01', … }] */
+  customerClasses?: SandboxCustomerClass[];
+  /**
+   * A coding rule (编码规则) for customers: every Insert gets the next generated code (`KH000001`…)
+   * instead of the one sent, the answer carries it, and an Update may not change it.
+   * @default none: the code sent is kept
+   * @example { prefix: 'KH' }
+   */
+  codingRule?: { prefix: string };
+  /**
+   * Business-detail fields (`merchantAppliedDetail.*`) this tenant requires on insert; an Insert
+   * without one is refused with 999 `客户业务信息的[专管业务员]不能为空!`.
+   * @default []
+   * @example ['professSalesman', 'taxRate']
+   */
+  requiredAppliedDetail?: string[];
+  /**
+   * Gateway paths this tenant does not have: they answer HTTP 404 310404, as an unregistered path
+   * does, whatever the token (e.g. a tenant without the classic `/yonbip/digitalModel/merchant/list`).
+   * @default []
+   */
+  missingApis?: string[];
+  /** Gateway paths the app is not authorised for: they answer 310037 once the token is valid. @default [] */
+  unauthorisedApis?: string[];
+  /** Platform codes to answer from the start (see {@link YonbipSandbox.answerCode}). @default [] */
+  codes?: Array<{ code: YonbipPlatformCode } & YonbipCodePlan>;
 }
 
 export interface YonbipSandboxCounters {
@@ -83,6 +158,10 @@ export interface YonbipSandboxCounters {
   save: number;
   list: number;
   detail: number;
+  /** `orgunit/querytree` calls. */
+  orgTree: number;
+  /** `custcategory/tree` calls. */
+  classTree: number;
   /** Customers created through the API. */
   inserts: number;
   /** Customers updated through the API. */
@@ -93,6 +172,8 @@ export interface YonbipSandboxCounters {
   faults: number;
   /** Calls refused with 310036 (unknown or expired token). */
   tokenExpired: number;
+  /** Platform codes answered on demand ({@link YonbipSandbox.answerCode}, `unauthorisedApis`, `missingApis`), by code. */
+  codes: Record<string, number>;
   /** Every HTTP request. */
   total: number;
 }
@@ -105,7 +186,16 @@ export interface SandboxRequest {
 }
 
 /** The gateway APIs of the sandbox. */
-export type YonbipSandboxApi = 'save' | 'list' | 'detail';
+export type YonbipSandboxApi = 'save' | 'list' | 'detail' | 'orgTree' | 'classTree';
+
+/** The registered gateway paths of the sandbox: `METHOD path` → its API. */
+const ROUTES: Record<string, YonbipSandboxApi> = {
+  'POST /yonbip/digitalModel/merchant/save': 'save',
+  'POST /yonbip/digitalModel/merchant/list': 'list',
+  'GET /yonbip/digitalModel/merchant/detail': 'detail',
+  'POST /yonbip/digitalModel/orgunit/querytree': 'orgTree',
+  'POST /yonbip/digitalModel/custcategory/tree': 'classTree',
+};
 
 const TOKEN_PATHS = ['/open-auth/selfAppAuth/base/v1/getAccessToken', '/open-auth/selfAppAuth/getAccessToken'];
 const LOOKUP_PATH = '/open-auth/dataCenter/getGatewayAddress';
@@ -127,11 +217,14 @@ export class YonbipSandbox {
     save: 0,
     list: 0,
     detail: 0,
+    orgTree: 0,
+    classTree: 0,
     inserts: 0,
     updates: 0,
     rateLimited: 0,
     faults: 0,
     tokenExpired: 0,
+    codes: {},
     total: 0,
   };
   /** The last 500 requests, oldest first. */
@@ -148,7 +241,10 @@ export class YonbipSandbox {
   private readonly authPrefix: string;
   private readonly tokens = new Map<string, { expiresAt: number; calls: number }>();
   private readonly drops: Array<'destroy' | 'stall'> = [];
-  private readonly planned: Record<YonbipSandboxApi, YonbipFaultKind[]> = { save: [], list: [], detail: [] };
+  private readonly planned: Record<YonbipSandboxApi, YonbipFaultKind[]> = { save: [], list: [], detail: [], orgTree: [], classTree: [] };
+  private readonly codePlans: Array<{ code: YonbipPlatformCode; on: string | undefined; left: number; applied: boolean }> = [];
+  private readonly missingApis: Set<string>;
+  private readonly unauthorisedApis: Set<string>;
   private readonly stalled = new Set<ServerResponse>();
   private window = { second: 0, count: 0 };
   private latencyMs: number;
@@ -173,7 +269,15 @@ export class YonbipSandbox {
     this.faultRate = options.faultRate ?? 0;
     this.faultKinds = options.faultKinds ?? ['500', '310039'];
     this.rateLimit = options.rateLimitPerSecond;
-    this.store = new MerchantStore(this.random, this.counters);
+    const tenant = defaultTenant();
+    if (options.orgs) tenant.orgs = options.orgs.map((o) => ({ ...o }));
+    if (options.customerClasses) tenant.customerClasses = options.customerClasses.map((c) => ({ ...c }));
+    if (options.codingRule) tenant.codingRule = { ...options.codingRule };
+    tenant.requiredAppliedDetail = [...(options.requiredAppliedDetail ?? [])];
+    this.store = new MerchantStore(this.random, this.counters, tenant);
+    this.missingApis = new Set(options.missingApis ?? []);
+    this.unauthorisedApis = new Set(options.unauthorisedApis ?? []);
+    for (const { code, ...plan } of options.codes ?? []) this.answerCode(code, plan);
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((error: unknown) => {
         if (!res.headersSent) send(res, 500, { code: '500', message: `sandbox error: ${(error as Error).message}` });
@@ -255,6 +359,55 @@ export class YonbipSandbox {
     this.rateLimit = perSecond;
   }
 
+  /** The tenant's first organisation's id (what `YONBIP_CREATE_ORG` should be set to). */
+  get orgId(): string {
+    return this.store.tenant.orgs[0]?.id ?? '';
+  }
+
+  /** The tenant's first customer class's id (what `YONBIP_CUSTOMER_CLASS` should be set to). */
+  get customerClassId(): string {
+    return this.store.tenant.customerClasses[0]?.id ?? '';
+  }
+
+  /**
+   * Makes the gateway answer a platform code, on every call (the default), on the next `times` calls,
+   * or only on one API or path. Plans are used in the order they were made; the checks of the real
+   * gateway come first (path, then token), so a code is only answered to a call with a valid token.
+   * @example sb.answerCode('310037') // every call: API not authorised
+   * @example sb.answerCode('310504', { on: 'save', times: 1 }) // the next save is applied, then times out
+   */
+  answerCode(code: YonbipPlatformCode, plan: YonbipCodePlan = {}): void {
+    const applied = plan.applied ?? (code === '310504' || code === '310078' || code === '202');
+    this.codePlans.push({ code, on: plan.on, left: plan.times ?? Number.POSITIVE_INFINITY, applied });
+  }
+
+  /** Forgets every plan of {@link answerCode}. */
+  clearCodes(): void {
+    this.codePlans.length = 0;
+  }
+
+  /** Sets a coding rule (编码规则) from now on, or removes it (`undefined`). */
+  setCodingRule(rule: { prefix: string } | undefined): void {
+    this.store.tenant.codingRule = rule && { ...rule };
+  }
+
+  /** Sets the business-detail fields this tenant requires on insert. */
+  requireAppliedDetail(fields: string[]): void {
+    this.store.tenant.requiredAppliedDetail = [...fields];
+  }
+
+  /** Removes a gateway path from this tenant (it answers 404 310404), or puts it back (`present` true). */
+  setApiMissing(path: string, missing = true): void {
+    if (missing) this.missingApis.add(path);
+    else this.missingApis.delete(path);
+  }
+
+  /** Withdraws the app's authorisation for a gateway path (it answers 310037), or grants it again. */
+  setApiUnauthorised(path: string, unauthorised = true): void {
+    if (unauthorised) this.unauthorisedApis.add(path);
+    else this.unauthorisedApis.delete(path);
+  }
+
   /** Pre-creates a customer (e.g. to provoke 客户名称重复). */
   seedMerchant(input: SeedMerchantInput): SandboxMerchant {
     return this.store.seed(input);
@@ -299,13 +452,36 @@ export class YonbipSandbox {
 
     if (path === LOOKUP_PATH && method === 'GET') return send(res, 200, this.lookup(params));
     if (TOKEN_PATHS.some((p) => path === this.authPrefix + p) && method === 'GET') return send(res, 200, this.issueToken(params));
-    if (path.startsWith(`${this.gatewayPrefix}/`)) {
-      const api = `${method} ${path.slice(this.gatewayPrefix.length)}`;
-      if (api === 'POST /yonbip/digitalModel/merchant/save') return this.gateway(req, res, params, 'save', () => this.store.save(body));
-      if (api === 'POST /yonbip/digitalModel/merchant/list') return this.gateway(req, res, params, 'list', () => this.store.list(body));
-      if (api === 'GET /yonbip/digitalModel/merchant/detail') return this.gateway(req, res, params, 'detail', () => this.store.detail(params.get('id') ?? ''));
+    // The gateway checks the path before the token (skillify errors-and-limits §2): an unknown path
+    // answers 404 310404 even to a fake token, a known one 310036.
+    const apiPath = path.startsWith(`${this.gatewayPrefix}/`) ? path.slice(this.gatewayPrefix.length) : undefined;
+    const name = apiPath === undefined || this.missingApis.has(apiPath) ? undefined : ROUTES[`${method} ${apiPath}`];
+    if (apiPath === undefined || name === undefined) {
+      this.countCode('310404');
+      return send(res, 404, { code: '310404', message: `网关上没有注册此API[${apiPath ?? path}]，请确认后重新调用` });
     }
-    send(res, 404, { code: '310404', message: 'API不存在' });
+    const run: Record<YonbipSandboxApi, () => Envelope> = {
+      save: () => this.store.save(body),
+      list: () => this.store.list(body),
+      detail: () => this.store.detail(params),
+      orgTree: () => this.store.orgTree(body),
+      classTree: () => this.store.classTree(body),
+    };
+    return this.gateway(req, res, params, name, apiPath, run[name]);
+  }
+
+  private countCode(code: string): void {
+    this.counters.codes[code] = (this.counters.codes[code] ?? 0) + 1;
+  }
+
+  /** The next planned platform code for this call, if any (using up one of its `times`). */
+  private plannedCode(name: YonbipSandboxApi, apiPath: string): { code: YonbipPlatformCode; applied: boolean } | undefined {
+    const at = this.codePlans.findIndex((p) => p.left > 0 && (p.on === undefined || p.on === name || p.on === apiPath));
+    if (at < 0) return undefined;
+    const plan = this.codePlans[at]!;
+    plan.left--;
+    if (plan.left <= 0) this.codePlans.splice(at, 1);
+    return { code: plan.code, applied: plan.applied };
   }
 
   private lookup(params: URLSearchParams): Envelope {
@@ -340,6 +516,7 @@ export class YonbipSandbox {
     res: ServerResponse,
     params: URLSearchParams,
     name: YonbipSandboxApi,
+    apiPath: string,
     run: () => Envelope,
   ): Promise<void> {
     this.counters[name]++;
@@ -352,6 +529,10 @@ export class YonbipSandbox {
       return send(res, 200, { code: '310036', message: '非法token' });
     }
     t.calls++;
+    if (this.unauthorisedApis.has(apiPath)) {
+      this.countCode('310037');
+      return send(res, 200, { code: '310037', message: CODE_MESSAGES['310037'] });
+    }
     if (this.rateLimit !== undefined) {
       const second = Math.floor(Date.now() / 1000);
       if (this.window.second !== second) this.window = { second, count: 0 };
@@ -360,6 +541,14 @@ export class YonbipSandbox {
         return send(res, 200, { code: '310039', message: '当前 app 访问频率超出限制(app 限流)，请稍后再试' });
       }
       this.window.count++;
+    }
+    const planned = this.plannedCode(name, apiPath);
+    if (planned) {
+      this.countCode(planned.code);
+      // 310504 and its kin after the backend committed: the write happened, the answer says it timed out.
+      if (planned.applied) run();
+      if (planned.code === '310404') return send(res, 404, { code: '310404', message: `网关上没有注册此API[${apiPath}]，请确认后重新调用` });
+      return send(res, 200, { code: planned.code, message: CODE_MESSAGES[planned.code] });
     }
     const fault =
       this.planned[name].shift() ??

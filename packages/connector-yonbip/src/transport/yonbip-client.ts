@@ -90,6 +90,8 @@ export class YonbipClient {
   readonly logger: Logger;
   /** Business calls on the gateway (token attached, `"200"` envelope). */
   readonly http: HttpClient;
+  /** Probes of the gateway with a fake token (every answer is data for {@link probe}). */
+  private readonly probeHttp: HttpClient;
   /** Data-center lookup and token calls (no token, `"00000"` envelope). */
   readonly authHttp: HttpClient;
   private readonly tokens: TokenCache;
@@ -100,6 +102,7 @@ export class YonbipClient {
   private encodedToken = '';
   /** The gateway addresses once known (saves waiting on the cached lookup for every call). */
   private known: YonbipEndpoints | undefined;
+  private readonly waits: YonbipWaits;
 
   constructor(@inject(ConnectionToken) ctx: ConnectionContext) {
     // A bad connection block surfaces on the first call as SchemeError, not as a DI resolution failure.
@@ -137,7 +140,14 @@ export class YonbipClient {
         return { ...request, url: `${request.url}${request.url.includes('?') ? '&' : '?'}access_token=${this.encodedToken}` };
       },
     };
-    this.http = new HttpClient({ ...base, classify: classifyBusiness, auth });
+    const classifyContext: YonbipClassifyContext = {
+      appKey: this.settings instanceof SchemeError ? undefined : this.settings.appKey,
+      // Never wait longer than the policy's longest step: a test policy of milliseconds stays fast.
+      waits: { circuitMs: Math.min(DEFAULT_WAITS.circuitMs, ctx.retry.maxDelayMs), busyMs: Math.min(DEFAULT_WAITS.busyMs, ctx.retry.maxDelayMs) },
+    };
+    this.waits = classifyContext.waits as YonbipWaits;
+    this.http = new HttpClient({ ...base, classify: (res, req) => classifyBusiness(res, req, classifyContext), auth });
+    this.probeHttp = new HttpClient({ ...base, classify: () => ({ kind: 'ok' }) });
   }
 
   /** The connection settings; throws SchemeError when the connection block is incomplete. */
@@ -184,6 +194,31 @@ export class YonbipClient {
     return this.tokens.issued;
   }
 
+  /**
+   * Whether the gateway has `api` registered, asked with a fake token so nothing runs: the gateway
+   * checks the path before the token, so a registered path answers 310036 (非法token) and an unknown
+   * one HTTP 404 310404 (skillify errors-and-limits §2, probe-log). Any other answer is `unclear`.
+   */
+  async probe(api: string, method: 'GET' | 'POST', signal?: AbortSignal): Promise<{ registered: boolean | undefined; code: string; message: string }> {
+    const { gatewayUrl } = this.known ?? (await this.endpoints(signal));
+    const response = await this.probeHttp.request(
+      {
+        method,
+        url: `${gatewayUrl}${api}?access_token=qiao-check-probe`,
+        idempotent: true,
+        name: `${shortName(api)} (probe)`,
+        ...(method === 'POST' ? { body: '{}' } : {}),
+      },
+      signal,
+    );
+    const env = envelope(response);
+    const code = env?.code ?? (response.text.includes('非法token') ? '310036' : `http_${response.status}`);
+    const message = env?.message ?? describe(response);
+    if (response.status === 404 || code === '310404') return { registered: false, code: '310404', message };
+    if (code === '310036' || code === '310001') return { registered: true, code, message };
+    return { registered: undefined, code, message };
+  }
+
   /** POSTs a JSON body to a gateway API and returns the envelope's `data`. */
   async post<T = unknown>(api: string, body: unknown, options: YonbipCallOptions = {}): Promise<T> {
     const { gatewayUrl } = this.known ?? (await this.endpoints(options.signal));
@@ -208,6 +243,15 @@ export class YonbipClient {
 
   private dataOf<T>(response: HttpResponse, api: string, idempotent: boolean): T {
     const env = envelope(response);
+    if (env && OUTCOME_UNKNOWN_CODES.has(env.code)) {
+      // Only a write gets here with these codes (the classifier repeats reads): it may have been applied.
+      throw new RetryableError(redact(`${YONBIP_LABEL} ${shortName(api)}: ${env.message} (code ${env.code}): the write may have been applied`, this.secrets), {
+        system: YONBIP_SYSTEM,
+        reason: `yonbip.${env.code}`,
+        outcomeUnknown: true,
+        retryAfterMs: env.code === '310071' ? undefined : this.waits.busyMs,
+      });
+    }
     if (env) return env.data as T;
     // Only an unreadable answer to a non-idempotent call gets here (the classifier retries the others):
     // the write may have been applied before the answer was cut or replaced.
@@ -295,20 +339,101 @@ export class YonbipClient {
   }
 }
 
+/** Waits the classifier asks for where YonBIP documents none (its answers carry no Retry-After). */
+export interface YonbipWaits {
+  /** After 310043 (circuit breaker open): back off longer than for a plain failure. @default 5000 */
+  circuitMs: number;
+  /** After 202 / 310504 / 310078 before the outcome is checked: the platform says "retry after 5 s". @default 5000 */
+  busyMs: number;
+}
+
+/** What the classifier knows about the connection, for its messages. */
+export interface YonbipClassifyContext {
+  /** The app the gateway refuses (named in 310037's message). */
+  appKey?: string | undefined;
+  waits?: Partial<YonbipWaits>;
+}
+
+const DEFAULT_WAITS: YonbipWaits = { circuitMs: 5000, busyMs: 5000 };
+
+/**
+ * The platform codes (skillify errors-and-limits §3, shared/api/yonbip.md "Platform codes") that end the
+ * run: every record would get the same answer, so the first one stops it with one error (exit 3) instead
+ * of one dead letter per record.
+ */
+const FATAL_CODES: Record<string, { what: string; hint: string }> = {
+  '310002': { what: 'the gateway wants a JSON body (310002)', hint: 'this is a bug in qiao: run with --debug and report it' },
+  '310003': { what: 'the gateway could not get a token for this call (310003)', hint: HINT_SECRET },
+  '310005': { what: 'the app does not exist (310005)', hint: HINT_APP_KEY },
+  '310006': { what: 'the app is disabled (310006)', hint: 'enable the self-built app (自建应用) in YonBIP 开放平台, or check YONBIP_APP_KEY' },
+  '310007': { what: 'the gateway could not load this API (310007)', hint: 'ask the YonBIP administrator to check the API in 开放平台; try again later' },
+  '310031': { what: "this machine's IP address is refused (system IP access control, 310031)", hint: 'ask YonBIP support which addresses may call the gateway' },
+  '310038': { what: "this machine's IP address is refused by the app's IP whitelist (310038)", hint: "add this machine's public IP address to the app's IP whitelist in YonBIP 开放平台" },
+  '310041': { what: "this machine's IP address is refused (product IP access control, 310041)", hint: "add this machine's public IP address to the IP whitelist in YonBIP 开放平台" },
+  '310047': { what: "this machine's IP address is refused for this API (310047)", hint: "add this machine's public IP address to the API's IP whitelist in YonBIP 开放平台" },
+  '310405': {
+    what: 'the API does not take this HTTP method (310405)',
+    hint: 'the endpoint version differs from what qiao expects (classic merchant/save|list|detail vs the V2 newinsert/newlist/newupdate): check the API in YonBIP 开放平台 → API 文档',
+  },
+};
+
+/** Codes that fail this record only (bad data, permanent for it): its dead letter says why. */
+const RECORD_CODES: Record<string, string> = {
+  '999': 'business failure',
+  '310008': 'a required parameter is missing',
+  '310009': 'a value could not be converted to its default format',
+  '310015': 'a parameter does not match its pattern',
+  '310023': 'a parameter has the wrong type',
+  '310025': 'the file is too large',
+  '310061': 'a gateway plugin failed',
+  '310062': 'a gateway plugin failed',
+  '310063': 'a gateway plugin failed',
+  '310064': 'a gateway plugin failed',
+  '310065': 'a gateway plugin failed',
+  '310066': 'a business extension plugin returned nothing',
+  '315001': 'unknown platform error',
+};
+
+/** Transient backend failures: nothing was applied, repeat after a back-off. */
+const BACKEND_CODES: Record<string, string> = {
+  '310072': 'the backend refused the connection (310072)',
+  '310076': 'the NC service failed (310076)',
+  '310077': 'the IRIS service failed (310077)',
+};
+
+/**
+ * Codes after which a write may or may not have been applied: the backend timed out (310504 at the
+ * gateway, 310078 behind it), failed while handling it (310071), or is still processing it (202, MDD
+ * idempotency). A read is simply repeated; a write is resolved by the operation (lookup by code, or the
+ * same `resubmitCheckKey`) before anything is sent again.
+ */
+export const OUTCOME_UNKNOWN_CODES: ReadonlySet<string> = new Set(['202', '310071', '310078', '310504']);
+
+/** MDD idempotency: a repeated `resubmitCheckKey` is a success, `data` holds the first call's id (10004 in the code table, 100004 on the idempotency page). */
+const DUPLICATE_SUBMIT_CODES = new Set(['10004', '100004']);
+
 /**
  * Classifies a gateway answer. Platform errors arrive as HTTP 200 with the code in the body:
  * 310001/310036 → refresh the token and repeat; 310032/310039/310042/310046 → back off;
- * 310404 or HTTP 404 → fatal; 999 → the record is rejected; HTML or plain text → retried, or
- * (for a write) reported as outcome-unknown by the transport.
+ * 310043 (circuit breaker) and 310072/310076/310077 (backend down) → back off and repeat;
+ * 202/310071/310078/310504 → repeated when idempotent, otherwise passed to the transport as "outcome
+ * unknown" (see {@link OUTCOME_UNKNOWN_CODES}); 310037 (API not authorised for the app) and the
+ * configuration codes of {@link FATAL_CODES} → fatal, once for the run; 310404 or HTTP 404 → fatal
+ * with a hint about the endpoint version; 999 and parameter codes → the record is rejected; HTML or
+ * plain text → retried, or (for a write) reported as outcome-unknown by the transport.
  */
-export function classifyBusiness(response: HttpResponse, request: HttpRequest): Classification {
+export function classifyBusiness(response: HttpResponse, request: HttpRequest, context: YonbipClassifyContext = {}): Classification {
   const env = envelope(response);
+  const api = apiOf(request);
   if (response.status === 404 || env?.code === '310404') {
     return {
       kind: 'fatal',
       reason: 'yonbip.310404',
-      message: `API not found (HTTP ${response.status}${env ? `, ${env.message}, code ${env.code}` : ''})`,
-      hint: 'check gatewayUrl (it must carry its path prefix, e.g. https://…/iuap-api-gateway) and that the API is authorised for this app',
+      message: `API ${api} is not registered on this gateway (HTTP ${response.status}${env ? `, ${env.message}, code ${env.code}` : ''})`,
+      hint:
+        'check gatewayUrl (it must carry its path prefix, e.g. https://…/iuap-api-gateway); then the endpoint version: ' +
+        'this tenant may offer only the V2 customer APIs (merchant/newlist, idempotent/newinsert, newupdate) and not the classic merchant/save|list|detail, or the other way round — ' +
+        'look the API up in YonBIP 开放平台 → API 文档 (tick 展示历史 API for retired ones)',
     };
   }
   if (!env) {
@@ -316,16 +441,55 @@ export function classifyBusiness(response: HttpResponse, request: HttpRequest): 
     if (response.status >= 500 || response.status === 429 || response.status === 408) {
       return { kind: 'retry', reason: `yonbip.http_${response.status}`, message: `HTTP ${response.status}: ${describe(response)}` };
     }
-    if (!(request.idempotent ?? request.method === 'GET')) return { kind: 'ok' };
+    if (!isIdempotent(request)) return { kind: 'ok' };
     return { kind: 'retry', reason: 'yonbip.unreadable', message: `unreadable answer (HTTP ${response.status}): ${describe(response)}` };
   }
   const { code, message } = env;
-  if (code === '200') return { kind: 'ok' };
+  const waits = { ...DEFAULT_WAITS, ...context.waits };
+  if (code === '200' || DUPLICATE_SUBMIT_CODES.has(code)) return { kind: 'ok' };
   if (TOKEN_CODES.has(code)) return { kind: 'token_expired', reason: `yonbip.${code}`, message: `${message} (code ${code})` };
   if (RATE_LIMIT_CODES.has(code)) return rateLimited(env, response);
-  if (code === '999') return { kind: 'record', reason: 'yonbip.999', message: `${message} (code 999)` };
+  if (code === '310037') {
+    const app = context.appKey ? `app ${context.appKey}` : 'this app';
+    return {
+      kind: 'fatal',
+      reason: 'yonbip.310037',
+      message: `API ${api} is not authorised for ${app}: ${message} (code 310037)`,
+      hint: `in YonBIP 开放平台 → 应用授权 / API授权, grant ${app} the API class (末级分类) that holds ${api}, then run again; nothing was written to YonBIP by the refused calls`,
+    };
+  }
+  const fatal = FATAL_CODES[code];
+  if (fatal) return { kind: 'fatal', reason: `yonbip.${code}`, message: `${api}: ${fatal.what}: ${message}`, hint: fatal.hint };
+  if (code === '310043') {
+    return { kind: 'retry', reason: 'yonbip.310043', message: `circuit breaker open for ${api}: ${message} (code 310043)`, retryAfterMs: waits.circuitMs };
+  }
+  const backend = BACKEND_CODES[code];
+  if (backend) return { kind: 'retry', reason: `yonbip.${code}`, message: `${backend}: ${message}` };
+  if (OUTCOME_UNKNOWN_CODES.has(code)) {
+    // A write's answer is handed to the transport, which reports it as outcome-unknown (the HTTP layer
+    // would repeat a 200 answer blindly); a read is repeated after the platform's "5 s".
+    if (!isIdempotent(request)) return { kind: 'ok' };
+    return { kind: 'retry', reason: `yonbip.${code}`, message: `${message} (code ${code})`, retryAfterMs: waits.busyMs };
+  }
+  const record = RECORD_CODES[code];
+  if (record) return { kind: 'record', reason: `yonbip.${code}`, message: `${message} (code ${code}${code === '999' ? '' : `: ${record}`})` };
   if (response.status >= 500) return { kind: 'retry', reason: `yonbip.http_${response.status}`, message: `${message} (code ${code}, HTTP ${response.status})` };
   return { kind: 'record', reason: `yonbip.${code}`, message: `${message} (code ${code})` };
+}
+
+function isIdempotent(request: HttpRequest): boolean {
+  return request.idempotent ?? request.method === 'GET';
+}
+
+/** The API of a request, as the notes name it (`/yonbip/digitalModel/merchant/save`). */
+function apiOf(request: HttpRequest): string {
+  try {
+    const path = new URL(request.url).pathname;
+    const at = path.indexOf('/yonbip/');
+    return at >= 0 ? path.slice(at) : path;
+  } catch {
+    return request.name ?? request.url;
+  }
 }
 
 /** The `{code, message, data}` envelope of an answer, or undefined when the answer is not one. */

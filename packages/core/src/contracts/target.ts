@@ -13,6 +13,12 @@ export interface WriteContext {
    */
   knownId?: string | undefined;
   /**
+   * The target's own code for this record as it answered the last write (from the id map), when it
+   * has one and it may differ from the mapped payload's (a YonBIP coding rule 编码规则 replaces the
+   * code on insert). Targets use it to find and update the record by the code the target holds.
+   */
+  knownCode?: string | undefined;
+  /**
    * An earlier attempt at this write may have reached the target (the process died while it was in
    * flight, or the answer was lost). The target must find out before it inserts.
    */
@@ -27,6 +33,35 @@ export interface WriteResult {
   outcome: WriteOutcome;
   /** The target's id of the record (BIP's customer id), always a string. */
   id?: string;
+  /**
+   * The target's code of the record as the target answered it, when the target has codes (YonBIP's
+   * `code`, which a coding rule may have replaced on insert). The id map keeps it beside `id` and
+   * hands it back as {@link WriteContext.knownCode}.
+   */
+  targetCode?: string;
+}
+
+/** What {@link Target.preflight} gets: the scheme's view of this operation. */
+export interface PreflightContext {
+  /**
+   * The values the scheme's mapping sets as constants (`field: { value: … }`), by target field path
+   * (`createOrg`, `merchantAppliedDetail.taxRate`), `${env:…}` already resolved.
+   */
+  constants: Record<string, unknown>;
+  signal?: AbortSignal | undefined;
+}
+
+/** One thing a preflight checked, passed or not. */
+export interface PreflightFinding {
+  ok: boolean;
+  /** What was checked, in a few words (`API merchant/save`, `createOrg 1870…`). */
+  subject: string;
+  /** What was found. */
+  message: string;
+  /** What to do, when it failed. */
+  hint?: string | undefined;
+  /** The system's code or a qiao reason (`yonbip.310404`). */
+  reason?: string | undefined;
 }
 
 /**
@@ -42,6 +77,13 @@ export interface Target {
    * and met again, with its message, by the first write.
    */
   warmUp?(signal: AbortSignal): Promise<void>;
+  /**
+   * Optional: checks, before a run (`qiao check`), what this operation needs from the target system
+   * beyond working credentials: that the APIs it calls exist for this tenant, that the ids the
+   * mapping sets as constants exist. Resolves with one finding per thing checked; rejects only when
+   * it could not check at all.
+   */
+  preflight?(ctx: PreflightContext): Promise<PreflightFinding[]>;
 }
 
 

@@ -40,6 +40,9 @@ export async function startSimulators(o: SimulatorOptions = {}): Promise<Simulat
     YONBIP_DATA_CENTER_URL: yonbip.dataCenterUrl,
     YONBIP_APP_KEY: yonbip.credentials.appKey,
     YONBIP_APP_SECRET: yonbip.credentials.appSecret,
+    // The simulated tenant's own org and customer class: the template has no defaults for them.
+    YONBIP_CREATE_ORG: yonbip.orgId,
+    YONBIP_CUSTOMER_CLASS: yonbip.customerClassId,
   };
   return {
     okki,

@@ -1,0 +1,130 @@
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startOkkiSandbox, type OkkiSandbox } from '@qiao/connector-okki/sandbox';
+import { startYonbipSandbox, type YonbipSandbox, type YonbipSandboxOptions } from '@qiao/connector-yonbip/sandbox';
+import { qiao, simulatorEnv, tempDir } from './helpers.js';
+
+const TEMPLATE = new URL('../templates/okki-to-yonbip.scheme.yaml', import.meta.url).pathname;
+const SAVE = '/yonbip/digitalModel/merchant/save';
+const SEED_ORG = '1481709712348020742';
+
+let okki: OkkiSandbox | undefined;
+let bip: YonbipSandbox | undefined;
+afterEach(async () => {
+  await okki?.stop();
+  await bip?.stop();
+  okki = bip = undefined;
+});
+
+async function sims(options: YonbipSandboxOptions = {}, customers = 20) {
+  okki = await startOkkiSandbox({ customers, seed: 3 });
+  bip = await startYonbipSandbox(options);
+  const env = { ...simulatorEnv(okki, bip), OKKI_REQUESTS_PER_SECOND: '200', YONBIP_REQUESTS_PER_SECOND: '200', OKKI_CONCURRENCY: '8', YONBIP_CONCURRENCY: '8' };
+  return { okki, bip, env };
+}
+
+describe('YonBIP as it behaves in production, through the qiao binary', () => {
+  it('the template has no borrowed ids: without YONBIP_CREATE_ORG and YONBIP_CUSTOMER_CLASS it is refused before any request', async () => {
+    const { bip, env } = await sims();
+    const r = await qiao(['validate', TEMPLATE], { env: { ...env, YONBIP_CREATE_ORG: undefined, YONBIP_CUSTOMER_CLASS: undefined } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/YONBIP_CREATE_ORG/);
+    expect(r.stderr).toMatch(/YONBIP_CUSTOMER_CLASS/);
+    expect(bip.counters.total).toBe(0);
+  });
+
+  it('check passes on a good tenant and lists what it verified', async () => {
+    const { bip, env } = await sims();
+    const r = await qiao(['check', TEMPLATE], { env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`✓ API ${SAVE}: registered on the gateway`);
+    expect(r.stderr).toContain(`✓ createOrg ${bip.orgId}: organisation 桥模拟组织 (qiao-sim) exists`);
+    expect(r.stderr).toContain(`✓ customerClass ${bip.customerClassId}: customer class`);
+  });
+
+  it('check against a tenant missing an API names the API and the endpoint-version problem (exit 3)', async () => {
+    const { env } = await sims({ missingApis: [SAVE] });
+    const r = await qiao(['check', TEMPLATE], { env });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(new RegExp(`✗ API ${SAVE}: not registered on this tenant's gateway`));
+    expect(r.stderr).toMatch(/hint: .*V2/);
+    const json = await qiao(['check', TEMPLATE, '--json'], { env });
+    const target = (JSON.parse(json.stdout) as Array<{ side: string; findings?: Array<{ subject: string; ok: boolean; reason?: string }> }>).find((x) => x.side === 'target');
+    expect(target?.findings?.filter((f) => !f.ok)).toEqual([expect.objectContaining({ subject: `API ${SAVE}`, reason: 'yonbip.310404' })]);
+  });
+
+  it('check against a missing org (the seed’s, from another tenant) names it and says where to find the right one (exit 3)', async () => {
+    const { env } = await sims();
+    const r = await qiao(['check', TEMPLATE], { env: { ...env, YONBIP_CREATE_ORG: SEED_ORG } });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain(`✗ createOrg ${SEED_ORG}: no organisation with this id in the tenant`);
+    expect(r.stderr).toMatch(/hint: .*YONBIP_CREATE_ORG/);
+  });
+
+  it('310037 on every call: exit 3 with one error naming the API and the app, not N dead letters', async () => {
+    const { bip, env } = await sims();
+    bip.answerCode('310037');
+    const state = join(tempDir('qiao-310037-'), 'state');
+    const r = await qiao(['run', TEMPLATE, '--json', '--state', state], { env });
+    expect(r.code).toBe(3);
+    const report = JSON.parse(r.stdout) as { status: string; counts: { failed: number; inserted: number }; errors: unknown[]; fatal: { code: string; message: string; hint: string } };
+    expect(report.status).toBe('failed');
+    expect(report.counts).toMatchObject({ failed: 0, inserted: 0 });
+    expect(report.errors).toEqual([]);
+    expect(report.fatal.code).toBe('yonbip.310037');
+    expect(report.fatal.message).toContain('/yonbip/digitalModel/merchant/list');
+    expect(report.fatal.message).toContain(`app ${bip.credentials.appKey}`);
+    expect(report.fatal.hint).toContain('开放平台');
+    // the records wait in the queue for the next run, none became a dead letter
+    const queue = await qiao(['queue', TEMPLATE, '--json', '--state', state], { env });
+    const counts = (JSON.parse(queue.stdout) as { counts: { dead: number; pending: number } }).counts;
+    expect(counts.dead).toBe(0);
+    expect(counts.pending).toBeGreaterThan(0);
+    expect(bip.merchants()).toHaveLength(0);
+  });
+
+  it('310504 after committed saves: every customer exactly once', async () => {
+    const { bip, env } = await sims();
+    bip.answerCode('310504', { on: 'save', times: 3 });
+    const r = await qiao(['run', TEMPLATE, '--json', '--state', join(tempDir('qiao-310504-'), 'state')], { env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ status: 'succeeded', counts: { inserted: 20, failed: 0 } });
+    expect(bip.counters.codes['310504']).toBe(3);
+    expect(bip.merchants()).toHaveLength(20);
+    expect([...bip.insertsByCode().values()].every((n) => n === 1)).toBe(true);
+  });
+
+  it('a coding rule replaced every code: an OKKI edit and a rerun update the one record each', async () => {
+    const { okki, bip, env } = await sims({ codingRule: { prefix: 'KH' } });
+    const state = join(tempDir('qiao-coding-rule-'), 'state');
+    const first = await qiao(['run', TEMPLATE, '--json', '--state', state], { env });
+    expect(first.code, first.stderr).toBe(0);
+    expect(bip.merchants().every((m) => m.code.startsWith('KH'))).toBe(true);
+    const company = okki.companies()[4]!;
+    const before = bip.merchants().find((m) => m.name.zh_CN === company.name)!;
+    okki.updateCompany(String(company.company_id), { homepage: 'https://moved.example' });
+    const second = await qiao(['run', TEMPLATE, '--json', '--state', state], { env });
+    expect(second.code, second.stderr).toBe(0);
+    expect(JSON.parse(second.stdout)).toMatchObject({ counts: { inserted: 0, updated: 1, failed: 0 } });
+    expect(bip.merchants()).toHaveLength(20);
+    expect(bip.merchantByCode(before.code)).toMatchObject({ id: before.id, website: 'https://moved.example' });
+  });
+
+  it('a tenant that requires business details: the mapping fills merchantAppliedDetail, every insert accepted', async () => {
+    const { bip, env } = await sims({ requiredAppliedDetail: ['professSalesman'] });
+    const { readFileSync, writeFileSync } = await import('node:fs');
+    const dir = tempDir('qiao-applied-');
+    const file = join(dir, 'scheme.yaml');
+    writeFileSync(
+      file,
+      readFileSync(TEMPLATE, 'utf8').replace(
+        '  # 是否商家。Merchant option.',
+        "  merchantAppliedDetail.professSalesman:\n    value: '1870412293664490001'\n  # 是否商家。Merchant option.",
+      ),
+    );
+    const r = await qiao(['run', file, '--json', '--state', join(dir, 'state')], { env });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ counts: { inserted: 20, failed: 0 } });
+    expect(bip.merchants().every((m) => (m.merchantAppliedDetail as { professSalesman?: string }).professSalesman === '1870412293664490001')).toBe(true);
+  });
+});
