@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConnectorAuthError, SchemeError } from '@qiao/core';
+import { ConnectorAuthError, InputError } from '@qiao/core';
 import { startYonbipSandbox, type YonbipSandbox } from '../src/sandbox/index.js';
 import { connect, customer, writeCtx } from './helpers.js';
 
@@ -67,9 +67,9 @@ describe('yonbip credentials', () => {
     const before = sb.counters.total;
     const { target, check } = connect(sb, { config: { tenantId: undefined, appKey: '' } });
     const error = await target.write(customer(1), writeCtx('k1')).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(SchemeError);
-    expect((error as SchemeError).problems.map((p) => p.pointer)).toEqual(['/appKey', '']);
-    await expect(check.check()).rejects.toBeInstanceOf(SchemeError);
+    expect(error).toBeInstanceOf(InputError);
+    expect((error as InputError).problems.map((p) => p.pointer)).toEqual(['/appKey', '']);
+    await expect(check.check()).rejects.toBeInstanceOf(InputError);
     expect(sb.counters.total).toBe(before);
   });
 });

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { loadScheme, SchemeError, type Problem } from '../src/index.js';
+import { loadScheme, InputError, type Problem } from '../src/index.js';
 import { goodScheme, memoryResolver, tempDir, writeTemp } from './helpers.js';
 
 const dir = tempDir();
@@ -10,8 +10,8 @@ async function problemsOf(name: string, text: string, env: Record<string, string
   try {
     await loadScheme(file, { resolver: memoryResolver, env });
   } catch (e) {
-    expect(e).toBeInstanceOf(SchemeError);
-    const err = e as SchemeError;
+    expect(e).toBeInstanceOf(InputError);
+    const err = e as InputError;
     return { file, problems: err.problems, message: err.message };
   }
   throw new Error('expected the scheme to be rejected');
@@ -118,7 +118,7 @@ describe('loadScheme', () => {
   it.skipIf(!existsSync('/dev/zero'))('reads no more than the size limit from a file without end', async () => {
     const { problems } = await loadScheme('/dev/zero', { resolver: memoryResolver, env: {} }).then(
       () => ({ problems: [] as Problem[] }),
-      (e: SchemeError) => e,
+      (e: InputError) => e,
     );
     expect(problems[0]).toMatchObject({ file: '/dev/zero', found: 'more than 1024 KiB' });
   });

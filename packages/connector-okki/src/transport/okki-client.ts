@@ -3,7 +3,7 @@ import {
   ConnectionToken,
   HttpClient,
   RecordError,
-  SchemeError,
+  InputError,
   TokenCache,
   type Classification,
   type ConnectionContext,
@@ -153,7 +153,7 @@ export class OkkiClient {
     const { clientId, clientSecret, scope } = this.config;
     const missing = (['clientId', 'clientSecret'] as const).filter((k) => this.config[k] === '');
     if (missing.length > 0) {
-      throw new SchemeError(
+      throw new InputError(
         missing.map((k) => ({
           file: 'connection okki',
           pointer: `/${k}`,

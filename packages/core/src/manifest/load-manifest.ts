@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { SchemeError, type Problem } from '../errors/errors.js';
+import { InputError, type Problem } from '../errors/errors.js';
 import { compileSchema, problemsFromAjv } from './ajv.js';
 import { connectorManifestSchema } from './connector-manifest.schema.js';
 import type { ConnectorManifest, JsonSchema } from './manifest-types.js';
@@ -17,7 +17,7 @@ export function loadManifest(data: unknown, file = 'manifest.json'): ConnectorMa
   const problems: Problem[] = [];
   if (!validateManifest(data)) {
     problems.push(...problemsFromAjv(validateManifest.errors, file, data));
-    throw new SchemeError(problems, { system: file });
+    throw new InputError(problems, { system: file });
   }
   const m = data as unknown as ConnectorManifest;
   const checkSchema = (schema: JsonSchema, pointer: string) => {
@@ -40,7 +40,7 @@ export function loadManifest(data: unknown, file = 'manifest.json'): ConnectorMa
     ids.add(o.id);
     checkSchema(o.input, `/operations/${i}/input`);
   });
-  if (problems.length) throw new SchemeError(problems, { system: file });
+  if (problems.length) throw new InputError(problems, { system: file });
   return m;
 }
 
@@ -51,7 +51,7 @@ export function loadManifestFile(url: URL | string): ConnectorManifest {
   try {
     data = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
-    throw new SchemeError([{ file: path, pointer: '', expected: 'a readable JSON file', found: (e as Error).message }]);
+    throw new InputError([{ file: path, pointer: '', expected: 'a readable JSON file', found: (e as Error).message }]);
   }
   return loadManifest(data, path);
 }

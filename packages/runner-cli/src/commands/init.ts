@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { SchemeError } from '@qiao/core';
+import { InputError } from '@qiao/core';
 import { QiaoCommand } from '../lib/base-command.js';
 import { err, printJson, table } from '../lib/output.js';
 import { envVariables, listTemplates, templateDirs } from '../lib/templates.js';
@@ -25,7 +25,7 @@ export default class Init extends QiaoCommand {
     let sourceFile: string;
     if (flags.from) {
       if (!existsSync(flags.from)) {
-        throw new SchemeError([{ file: flags.from, pointer: '', expected: 'a readable scheme file', found: 'no such file', hint: 'check the path given to --from' }]);
+        throw new InputError([{ file: flags.from, pointer: '', expected: 'a readable scheme file', found: 'no such file', hint: 'check the path given to --from' }]);
       }
       sourceFile = flags.from;
     } else {
@@ -33,14 +33,14 @@ export default class Init extends QiaoCommand {
       const all = listTemplates(templateDirs(flags.templates));
       const t = all.find((x) => x.name === name);
       if (!t) {
-        throw new SchemeError([
+        throw new InputError([
           { file: 'flag --template', pointer: '', expected: `a known template (${all.map((x) => x.name).join(', ')})`, found: JSON.stringify(name), hint: 'see `qiao templates`' },
         ]);
       }
       sourceFile = t.file;
     }
     if (existsSync(args.file) && !flags.force) {
-      throw new SchemeError([{ file: args.file, pointer: '', expected: 'a path that does not exist yet', found: 'an existing file', hint: 'choose another name, or pass --force to overwrite it' }]);
+      throw new InputError([{ file: args.file, pointer: '', expected: 'a path that does not exist yet', found: 'an existing file', hint: 'choose another name, or pass --force to overwrite it' }]);
     }
     const text = readFileSync(sourceFile, 'utf8');
     writeFileSync(args.file, text);

@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import { resolveStateDir, SchemeError, SqliteStateStore, redactingLogger } from '@qiao/core';
+import { resolveStateDir, InputError, SqliteStateStore, redactingLogger } from '@qiao/core';
 import { existsSync, statSync } from 'node:fs';
 import { knownSecrets, QiaoCommand } from '../lib/base-command.js';
 import { err, stderrLogger } from '../lib/output.js';
@@ -27,13 +27,13 @@ The server binds to 127.0.0.1 by default; binding another address requires --tok
   async run(): Promise<void> {
     const { flags } = await this.parse(Serve);
     if (!existsSync(flags.schemes) || !statSync(flags.schemes).isDirectory()) {
-      throw new SchemeError([{ file: 'flag --schemes', pointer: '', expected: 'a folder of scheme files', found: existsSync(flags.schemes) ? 'a file' : `no folder ${flags.schemes}`, hint: 'create it and put scheme files in it (qiao init schemes/okki.scheme.yaml --template okki-to-yonbip)' }]);
+      throw new InputError([{ file: 'flag --schemes', pointer: '', expected: 'a folder of scheme files', found: existsSync(flags.schemes) ? 'a file' : `no folder ${flags.schemes}`, hint: 'create it and put scheme files in it (qiao init schemes/okki.scheme.yaml --template okki-to-yonbip)' }]);
     }
     if (!isLoopback(flags.host) && !flags.token) {
-      throw new SchemeError([{ file: 'flag --host', pointer: '', expected: 'a loopback address (127.0.0.1, ::1, localhost), or --token', found: flags.host, hint: 'binding beyond this machine exposes the run overview and its actions: pass --token (or set QIAO_SERVE_TOKEN)' }]);
+      throw new InputError([{ file: 'flag --host', pointer: '', expected: 'a loopback address (127.0.0.1, ::1, localhost), or --token', found: flags.host, hint: 'binding beyond this machine exposes the run overview and its actions: pass --token (or set QIAO_SERVE_TOKEN)' }]);
     }
     if (flags.token && flags.token.length < 12) {
-      throw new SchemeError([{ file: 'flag --token', pointer: '', expected: 'a token of at least 12 characters', found: `${flags.token.length} characters`, hint: 'use a long random value, e.g. openssl rand -hex 16' }]);
+      throw new InputError([{ file: 'flag --token', pointer: '', expected: 'a token of at least 12 characters', found: `${flags.token.length} characters`, hint: 'use a long random value, e.g. openssl rand -hex 16' }]);
     }
     if (flags.token) knownSecrets.push(flags.token);
     const logger = redactingLogger(stderrLogger(flags.debug), knownSecrets);

@@ -1,5 +1,5 @@
 import { Command, Flags } from '@oclif/core';
-import { ConnectorAuthError, ExitCode, isQiaoError, RetryableError, SchemeError, formatProblem, redact } from '@qiao/core';
+import { ConnectorAuthError, ExitCode, isQiaoError, RetryableError, InputError, formatProblem, redact } from '@qiao/core';
 import { color, err } from './output.js';
 import { knownSecrets } from './secrets.js';
 
@@ -35,7 +35,7 @@ export abstract class QiaoCommand extends Command {
 }
 
 export function exitCodeOf(error: unknown): number {
-  if (error instanceof SchemeError) return ExitCode.invalidInput;
+  if (error instanceof InputError) return ExitCode.invalidInput;
   return ExitCode.fatal;
 }
 
@@ -43,7 +43,7 @@ export function exitCodeOf(error: unknown): number {
 export function renderError(error: unknown, debug: boolean): string {
   const e = error as Error;
   let text: string;
-  if (error instanceof SchemeError) {
+  if (error instanceof InputError) {
     text = `${color.red('Error:')} ${error.problems.length === 1 ? '1 problem' : `${error.problems.length} problems`}\n` + error.problems.map((p) => '  ' + formatProblem(p)).join('\n');
   } else if (error instanceof ConnectorAuthError || error instanceof RetryableError) {
     text = `${color.red('Error:')} ${e.message}${error.hint ? `\n  hint: ${error.hint}` : ''}`;

@@ -8,7 +8,7 @@ import {
   loadScheme,
   redactingLogger,
   runLoadedScheme,
-  SchemeError,
+  InputError,
   type LoadedScheme,
   type Logger,
   type Progress,
@@ -121,7 +121,7 @@ export class SchemeService extends EventEmitter {
       const loaded = await loadScheme(file, { resolver: connectorResolver, env: this.o.env ?? process.env });
       knownSecrets.push(...loaded.secrets, ...(loaded.scheme.alerts?.webhooks ?? []).map((w) => w.url));
       const clash = [...this.entries.values()].find((e) => e !== entry && e.loaded?.scheme.id === loaded.scheme.id);
-      if (clash) throw new SchemeError([{ file, pointer: '/id', expected: 'an id no other scheme in the folder uses', found: `${loaded.scheme.id}, also used by ${clash.file}`, hint: 'give each scheme its own id' }]);
+      if (clash) throw new InputError([{ file, pointer: '/id', expected: 'an id no other scheme in the folder uses', found: `${loaded.scheme.id}, also used by ${clash.file}`, hint: 'give each scheme its own id' }]);
       entry.loaded = loaded;
       const cron = loaded.scheme.schedule?.cron;
       if (cron) {
@@ -139,7 +139,7 @@ export class SchemeService extends EventEmitter {
       }
       this.o.logger.info(`${loaded.scheme.id}: loaded from ${file}${cron ? `, schedule ${cron}` : ', no schedule (run it from the page)'}`);
     } catch (e) {
-      entry.error = isQiaoError(e) && e instanceof SchemeError ? e.problems.map(formatProblem).join('\n') : (e as Error).message;
+      entry.error = isQiaoError(e) && e instanceof InputError ? e.problems.map(formatProblem).join('\n') : (e as Error).message;
       this.o.logger.error(`${file}: invalid, skipped until it is fixed:\n${entry.error}`);
     }
   }

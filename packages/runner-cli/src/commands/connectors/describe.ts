@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { SchemeError, closest, type JsonSchema } from '@qiao/core';
+import { InputError, closest, type JsonSchema } from '@qiao/core';
 import { QiaoCommand } from '../../lib/base-command.js';
 import { out, printJson, table } from '../../lib/output.js';
 import { allConnectors } from '../../lib/resolver.js';
@@ -18,7 +18,7 @@ export default class ConnectorsDescribe extends QiaoCommand {
     if (!plugin) {
       const known = plugins.map((p) => p.manifest.id);
       const guess = closest(args.id, known);
-      throw new SchemeError([
+      throw new InputError([
         {
           file: 'argument id',
           pointer: '',

@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { resolveStateDir, runLoadedScheme, SchemeError, SqliteStateStore } from '@qiao/core';
+import { resolveStateDir, runLoadedScheme, InputError, SqliteStateStore } from '@qiao/core';
 import { QiaoCommand } from '../../lib/base-command.js';
 import { diagnose } from '../../lib/diagnose.js';
 import { loadSchemeForCli } from '../../lib/load.js';
@@ -27,7 +27,7 @@ export default class QueueRetry extends QiaoCommand {
   async run(): Promise<void> {
     const { args, flags } = await this.parse(QueueRetry);
     if (!flags.all && !flags.id?.length) {
-      throw new SchemeError([{ file: 'flags', pointer: '', expected: '--all or --id ID', found: 'neither', hint: 'see `qiao queue <scheme> --status dead` for ids' }]);
+      throw new InputError([{ file: 'flags', pointer: '', expected: '--all or --id ID', found: 'neither', hint: 'see `qiao queue <scheme> --status dead` for ids' }]);
     }
     const loaded = flags.run ? await loadSchemeForCli(args.scheme) : undefined;
     const scheme = loaded?.scheme.id ?? (await schemeIdOf(args.scheme));
