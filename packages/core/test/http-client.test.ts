@@ -182,8 +182,10 @@ describe('HttpClient on got', () => {
     plans.set('/busy', [(_q, s) => void s.writeHead(429, { 'retry-after': '0' }).end('{}')]);
     await client({ limiter }).request({ method: 'GET', url: `${base}/busy` });
     expect(answers).toEqual([
-      { rateLimited: true, retryAfterMs: 0 },
-      { rateLimited: false, retryAfterMs: undefined },
+      { rateLimited: true, retryAfterMs: 0, startedAt: expect.any(Number) },
+      { rateLimited: false, retryAfterMs: undefined, startedAt: expect.any(Number) },
     ]);
+    // the retry started after the refusal came back
+    expect(answers[1]?.startedAt).toBeGreaterThanOrEqual(answers[0]?.startedAt ?? Number.POSITIVE_INFINITY);
   });
 });

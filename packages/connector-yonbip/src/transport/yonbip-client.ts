@@ -342,6 +342,9 @@ function rateLimited(env: YonbipEnvelope, response: HttpResponse): Classificatio
     reason: `yonbip.${env.code}`,
     message: `${env.message} (code ${env.code})`,
     retryAfterMs: parseRetryAfter(response.headers['retry-after']) ?? RATE_LIMIT_WAIT_MS,
+    // Turned away by the gateway before the API ran (nothing applied): the limiter slows down, and the
+    // request is repeated without spending the retry budget.
+    rateLimited: true,
   };
 }
 
