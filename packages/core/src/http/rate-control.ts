@@ -11,14 +11,15 @@ export interface AdaptiveRateOptions {
   floor?: number;
   /**
    * Multiplicative decrease: the rate is multiplied by this on a rate-limit answer to a request that
-   * started after the last decrease (answers to requests sent earlier say nothing new).
-   * @default 0.75
+   * started after the last decrease (answers to requests sent earlier say nothing new), or set to the
+   * rate the system let through lately when that is lower.
+   * @default 0.9
    */
   decrease?: number;
   /**
-   * Additive increase, as a share of the rate refused last: the rate climbs by this much after each
-   * stretch of clean answers, once it is back at the rate that was refused.
-   * @default 0.03
+   * Additive increase, as a share of the rate the last decrease set: the rate climbs by this much
+   * after each stretch of clean answers.
+   * @default 0.05
    */
   increase?: number;
   /** Clean answers in a stretch (at least one per start at the current rate over `stretchMs`). @default 4 */
@@ -37,19 +38,23 @@ export interface AdaptiveRateOptions {
    * @default 250
    */
   pauseMs?: number;
-  /** @default 30000 */
+  /**
+   * Longest pause. Short enough not to sleep long past the opening of a per-minute window (the
+   * answers refused while probing for it are cheap: nothing is applied).
+   * @default 10000
+   */
   maxPauseMs?: number;
 }
 
 const DEFAULTS = {
   floor: 1 / 60,
-  decrease: 0.75,
-  increase: 0.03,
+  decrease: 0.9,
+  increase: 0.05,
   stretchAnswers: 4,
   maxStretchAnswers: 100,
   stretchMs: 1000,
   pauseMs: 250,
-  maxPauseMs: 30_000,
+  maxPauseMs: 10_000,
 };
 
 /** What an {@link AdaptiveRate} has seen and done so far. */
