@@ -25,38 +25,53 @@ describe('AdaptiveRate (the rate control, clock passed in)', () => {
     expect(rate.stats).toEqual({ rateLimitedAnswers: 0, decreases: 0, increases: 0 });
   });
 
-  it('on a refusal pauses and lowers the rate; refusals of requests sent before that change nothing', () => {
+  it('pauses on a refusal; lowers the rate only when the first request after the pause is refused too', () => {
     const rate = new AdaptiveRate({ ceiling: 10 });
     runClean(rate, 0, 20, 100); // 20 let through at the ceiling, then the window is full
     rate.started(2000);
     rate.answered({ rateLimited: true, startedAt: 2000 }, 2010);
-    expect(rate.rate).toBeCloseTo(9); // 10 × 0.9
-    expect(rate.adapted).toBe(true);
-    expect(rate.pausedUntil).toBe(2260); // 250 ms
-    expect(rate.delay(2010)).toBe(250);
+    // a pause of two starts' worth at 10/s, the rate kept: a refusal alone may be a busy platform
+    expect(rate.pausedUntil).toBe(2210);
+    expect(rate.delay(2010)).toBe(200);
+    expect(rate.rate).toBe(10);
     // three more requests sent with the first are refused too: old news
     for (const t of [2001, 2002, 2003]) rate.answered({ rateLimited: true, startedAt: t }, 2015);
-    expect(rate.stats).toEqual({ rateLimitedAnswers: 4, decreases: 1, increases: 0 });
-    expect(rate.pausedUntil).toBe(2260);
-    // the first request after the pause is refused again: the window is still full — a longer pause,
-    // the same rate (a full window says nothing about the rate)
-    rate.started(2260);
-    rate.answered({ rateLimited: true, startedAt: 2260 }, 2270);
-    expect(rate.pausedUntil).toBe(2770); // 500 ms
-    expect(rate.rate).toBeCloseTo(9);
-    rate.started(2770);
-    rate.answered({ rateLimited: true, startedAt: 2770 }, 2780);
-    expect(rate.pausedUntil).toBe(3780); // 1,000 ms
+    expect(rate.stats).toEqual({ rateLimitedAnswers: 4, decreases: 0, increases: 0 });
+    expect(rate.pausedUntil).toBe(2210);
+    // the first request after the pause is refused: the rate is too high — 0.9 × the rate measured
+    // over the last 16 starts (600 … 1900, 2000, 2210: 9.3/s), and twice the pause of two starts at it
+    rate.started(2210);
+    rate.answered({ rateLimited: true, startedAt: 2210 }, 2220);
+    expect(rate.rate).toBeCloseTo((0.9 * 15_000) / 1610, 5);
+    expect(rate.adapted).toBe(true);
+    expect(rate.pausedUntil - 2220).toBeCloseTo((2 * 2000 * 1610) / 15_000, 5);
     expect(rate.stats.decreases).toBe(1);
+    // still refused after that: the window is still full — a longer pause, the same rate
+    const lowered = rate.rate;
+    rate.started(2650);
+    rate.answered({ rateLimited: true, startedAt: 2650 }, 2660);
+    expect(rate.pausedUntil).toBe(2660 + 4 * 250);
+    expect(rate.rate).toBe(lowered);
+    expect(rate.stats.decreases).toBe(1);
+    // a clean answer ends the run of refusals: the next refusal alone pauses again, briefly
+    rate.started(3660);
+    rate.answered({ rateLimited: false, startedAt: 3660 }, 3670);
+    rate.started(3800);
+    rate.answered({ rateLimited: true, startedAt: 3800 }, 3810);
+    expect(rate.rate).toBe(lowered);
+    expect(rate.pausedUntil).toBe(3810 + 250);
   });
 
   it('spaces starts 1000 / rate ms apart while below the ceiling', () => {
     const rate = new AdaptiveRate({ ceiling: 10 });
     runClean(rate, 0, 20, 100);
     rate.answered({ rateLimited: true, startedAt: 2000 }, 2000);
-    rate.started(2250);
-    expect(rate.delay(2250)).toBeCloseTo(1000 / 9, 5);
-    expect(rate.delay(2300)).toBeCloseTo(1000 / 9 - 50, 5);
+    rate.answered({ rateLimited: true, startedAt: 2100 }, 2100);
+    const r = rate.rate;
+    expect(r).toBeLessThan(10);
+    rate.started(2500);
+    expect(rate.delay(2500)).toBeCloseTo(1000 / r, 5);
+    expect(rate.delay(2550)).toBeCloseTo(1000 / r - 50, 5);
   });
 
   it('honours a Retry-After longer than its own pause', () => {
@@ -66,27 +81,28 @@ describe('AdaptiveRate (the rate control, clock passed in)', () => {
   });
 
   it('goes straight down to what the system let through when it runs far above it', () => {
-    // 20 per 5 s get through; qiao starts at 10 a second
+    // 60 per minute get through (YonBIP's published quota); qiao starts at 10 a second
     const rate = new AdaptiveRate({ ceiling: 10 });
-    runClean(rate, 0, 20, 100);
-    rate.started(2000);
-    rate.answered({ rateLimited: true, startedAt: 2000 }, 2000);
-    expect(rate.rate).toBeCloseTo(9, 5);
-    // the window opens again at 5 s, 20 more get through at 9 a second, then a refusal
-    const t = runClean(rate, 5000, 20, 1000 / 9);
-    rate.started(t);
-    rate.answered({ rateLimited: true, startedAt: t }, t + 10);
-    // not one decrease (to about 8): the last 40 answers let through came over 7.2 s, 5.5 a second
-    expect(rate.rate).toBeCloseTo(40_000 / (t + 10 - 10), 5);
-    expect(rate.rate).toBeLessThan(5.6);
+    let t = runClean(rate, 0, 60, 100);
+    rate.answered({ rateLimited: true, startedAt: t }, t);
+    rate.answered({ rateLimited: true, startedAt: t + 200 }, t + 200);
+    expect(rate.rate).toBeCloseTo(9, 5); // 60 got through in 6 s: nothing to go by yet
+    // the window opens again at 60 s; 60 more get through at 9 a second, then two refusals in a row
+    t = runClean(rate, 60_000, 60, 1000 / 9);
+    rate.answered({ rateLimited: true, startedAt: t }, t);
+    rate.answered({ rateLimited: true, startedAt: t + 300 }, t + 300);
+    // not one decrease (to about 8): the last 120 answers let through came over 66.8 s, 1.8 a second
+    expect(rate.rate).toBeCloseTo(120_000 / (t + 300 - 10), 5);
+    expect(rate.rate).toBeLessThan(1.9);
   });
 
   it('climbs back after stretches of clean answers, by a small step, and never above the ceiling', () => {
     const rate = new AdaptiveRate({ ceiling: 10 });
     runClean(rate, 0, 20, 100);
-    rate.started(2000);
     rate.answered({ rateLimited: true, startedAt: 2000 }, 2000);
+    rate.answered({ rateLimited: true, startedAt: 2100 }, 2100);
     const low = rate.rate;
+    expect(low).toBeLessThan(10);
     // a stretch is as many clean answers as got through before the first refusal (20), and 1 s at least
     let t = runClean(rate, 2300, 19, 1000 / low);
     expect(rate.rate).toBe(low);
@@ -109,6 +125,7 @@ describe('AdaptiveRate (the rate control, clock passed in)', () => {
       rate.answered({ rateLimited: false, startedAt: t }, t + 1); // one clean answer between refusals
       rate.started(t + 2);
       rate.answered({ rateLimited: true, startedAt: t + 2 }, t + 3);
+      rate.answered({ rateLimited: true, startedAt: t + 4 }, t + 5);
     }
     expect(rate.rate).toBe(1);
   });
@@ -117,7 +134,8 @@ describe('AdaptiveRate (the rate control, clock passed in)', () => {
     const rate = new AdaptiveRate({ ceiling: Number.POSITIVE_INFINITY });
     runClean(rate, 0, 16, 20); // 50 a second
     expect(rate.adapted).toBe(false);
-    rate.answered({ rateLimited: true, startedAt: 320 }, 330);
+    rate.answered({ rateLimited: true, startedAt: 300 }, 310);
+    rate.answered({ rateLimited: true, startedAt: 310 }, 320);
     expect(rate.rate).toBeCloseTo(45, 0);
     expect(rate.adapted).toBe(true);
   });
@@ -145,23 +163,26 @@ describe('AdaptiveLimiter', () => {
     await Promise.all(first);
     expect(starts.filter((s) => s < 1000)).toHaveLength(10);
     expect(limiter.stats.throttledMs).toBe(0);
-    // at 2500 the system refuses one sent at 1000
+    // at 2500 the system refuses one sent at 1000 (a pause of 200 ms), then one sent after it
     limiter.observe({ rateLimited: true, startedAt: t0 + 1000 });
+    expect(limiter.control.pausedUntil).toBe(t0 + 2700);
+    expect(limiter.stats.ratePerSecond).toBe(10);
+    limiter.observe({ rateLimited: true, startedAt: t0 + 2500 });
     const rate = limiter.stats.ratePerSecond ?? 0;
     expect(rate).toBeCloseTo(9, 5);
-    expect(limiter.control.pausedUntil).toBe(t0 + 2750);
+    expect(limiter.control.pausedUntil).toBe(t0 + 2900);
     const later = Array.from({ length: 5 }, run);
     await vi.advanceTimersByTimeAsync(0);
     expect(limiter.stats).toMatchObject({ waiting: 5, running: 0 });
     await vi.advanceTimersByTimeAsync(2000);
     await Promise.all(later);
     const after = starts.slice(20);
-    expect(after[0]).toBe(2750);
+    expect(after[0]).toBe(2900);
     for (let i = 1; i < after.length; i++) expect((after[i] as number) - (after[i - 1] as number)).toBeGreaterThanOrEqual(Math.floor(1000 / rate));
-    // held: the 250 ms pause and the four gaps of 1000 / 9 ms after it (the ceiling alone allows them all at once)
-    expect(after[4]).toBeGreaterThanOrEqual(2750 + 444);
-    expect(Math.abs((limiter.stats.throttledMs ?? 0) - (250 + (after[4] as number) - 2750))).toBeLessThanOrEqual(1);
-    expect(limiter.stats).toMatchObject({ started: 25, waiting: 0, running: 0, rateLimitedAnswers: 1 });
+    // held: the 400 ms pause and the four gaps of 1000 / 9 ms after it (the ceiling alone allows them all at once)
+    expect(after[4]).toBeGreaterThanOrEqual(2900 + 444);
+    expect(Math.abs((limiter.stats.throttledMs ?? 0) - (400 + (after[4] as number) - 2900))).toBeLessThanOrEqual(1);
+    expect(limiter.stats).toMatchObject({ started: 25, waiting: 0, running: 0, rateLimitedAnswers: 2 });
   });
 
   it('lets a request held in a pause leave when its signal aborts', async () => {

@@ -114,7 +114,7 @@ describe('a quota of unknown window (local server)', () => {
       const thirds = [0, 1, 2].map((k) => server.refused.filter((t) => t >= (k * end) / 3 && t < ((k + 1) * end) / 3).length);
       expect(server.refused.length).toBeGreaterThan(0);
       expect(thirds[2]).toBeLessThan(thirds[0] as number);
-      expect(thirds[2]).toBeLessThanOrEqual(3);
+      expect(server.refused.length).toBeLessThan(30);
       // measured: every refusal heard, time held back, a rate near the 4 a second allowed
       expect(stats.rateLimitedAnswers).toBe(server.refused.length);
       expect(stats.throttledMs).toBeGreaterThan(wallMs / 2);

@@ -10,9 +10,9 @@ export interface AdaptiveRateOptions {
   /** The lowest rate it falls to, in starts per second. @default 1/60 (one a minute) */
   floor?: number;
   /**
-   * Multiplicative decrease: the rate is multiplied by this on a rate-limit answer to a request that
-   * started after the last decrease (answers to requests sent earlier say nothing new), or set to the
-   * rate the system let through lately when that is lower.
+   * Multiplicative decrease: the rate is multiplied by this when the first request sent after a pause
+   * is refused too (answers to requests sent before the pause say nothing new), or set to the rate the
+   * system let through lately when that is less than half.
    * @default 0.9
    */
   decrease?: number;
@@ -33,8 +33,9 @@ export interface AdaptiveRateOptions {
   /** Shortest stretch of clean answers between two increases, in ms. @default 1000 */
   stretchMs?: number;
   /**
-   * First pause after a rate-limit answer, in ms; it doubles with each further answer until a clean
-   * one comes, up to `maxPauseMs`. A Retry-After longer than the pause wins.
+   * First pause after a rate-limit answer at most, in ms (it is two starts' worth at the rate reached
+   * when that is shorter); it doubles with each further refusal until a clean answer comes, up to
+   * `maxPauseMs`. A Retry-After longer than the pause wins.
    * @default 250
    */
   pauseMs?: number;
@@ -72,13 +73,16 @@ export interface AdaptiveRateStats {
  * does it, for quotas whose window nobody documents (YonBIP answers 310039 on HTTP 200, with no
  * Retry-After and no word on whether it counts per second or per minute).
  *
- * - A rate-limit answer to a request started after the last decrease pauses every start (`pauseMs`,
- *   doubled while answers keep being refused, Retry-After when longer) and multiplies the rate by
- *   `decrease` — of the rate actually measured when that is lower than the nominal one.
- * - After each stretch of clean answers the rate climbs: fast (half the gap) back up to the rate that
- *   was refused, then by `increase` × that rate per stretch, so it probes above the last refusal only
- *   slowly. A window of any size then overflows rarely: the answers refused fall over time.
- * - It never exceeds `ceiling`; at the ceiling it is `adapted: false` and adds no spacing of its own.
+ * - A rate-limit answer to a request started after the last one acted upon pauses every start: two
+ *   starts' worth at the rate reached (at most `pauseMs`), doubled while refusals keep coming with no
+ *   clean answer between (up to `maxPauseMs`), or Retry-After when longer.
+ * - When the first request after such a pause is refused too, the rate is too high: it is multiplied
+ *   by `decrease` (of the rate measured, when that is lower than the nominal one), or set at once to
+ *   what the system let through lately when that is less than half of it (a per-minute quota).
+ * - After each stretch of clean answers (as many as got through before the first refusal, about one
+ *   window's worth, and `stretchMs` at least) the rate climbs by `increase` × the rate the decrease
+ *   set; a refusal starts the stretch again. It never exceeds `ceiling`; at the ceiling it is
+ *   `adapted: false` and adds no spacing of its own.
  */
 export class AdaptiveRate {
   readonly options: Required<AdaptiveRateOptions>;
@@ -89,7 +93,7 @@ export class AdaptiveRate {
   readonly stats: AdaptiveRateStats = { rateLimitedAnswers: 0, decreases: 0, increases: 0 };
   /** What each increase adds: `increase` × the rate set by the last decrease. */
   private step = 0;
-  private lastDecreaseAt = Number.NEGATIVE_INFINITY;
+  private lastRefusalAt = Number.NEGATIVE_INFINITY;
   private lastChangeAt = Number.NEGATIVE_INFINITY;
   private lastStartAt = Number.NEGATIVE_INFINITY;
   private clean = 0;
@@ -139,31 +143,40 @@ export class AdaptiveRate {
         this.stretchAnswers = Math.min(this.options.maxStretchAnswers, Math.max(this.options.stretchAnswers, this.accepted));
       }
       if (answer.retryAfterMs !== undefined) this.pausedUntil = Math.max(this.pausedUntil, now + answer.retryAfterMs);
-      // Sent before the last decrease: the refusal is about the old rate, already acted upon.
-      if (startedAt < this.lastDecreaseAt) return;
+      // Sent before the last refusal acted upon: about the same moment, already acted upon.
+      if (startedAt < this.lastRefusalAt) return;
+      this.lastRefusalAt = now;
       this.refusedInARow++;
-      const pause = Math.min(this.options.maxPauseMs, this.options.pauseMs * 2 ** (this.refusedInARow - 1));
-      this.pausedUntil = Math.max(this.pausedUntil, now + pause);
-      this.lastDecreaseAt = now;
-      this.lastChangeAt = now;
-      this.clean = 0;
-      // Further refusals before any answer gets through say the window is still full, not that the
-      // rate is too high: they lengthen the pause only.
-      if (this.refusedInARow > 1) return;
       const base = Math.min(this.rate, this.measuredRate());
+      // The first pause is two starts' worth at the rate reached (at most `pauseMs`): a refusal that
+      // comes alone (a busy platform, not a full window) costs a fast connection next to nothing.
+      const first = Math.max(1, Math.min(this.options.pauseMs, 2000 / base));
+      const pause = Math.min(this.options.maxPauseMs, first * 2 ** (this.refusedInARow - 1));
+      this.pausedUntil = Math.max(this.pausedUntil, now + pause);
+      // Only a refusal of the first request sent after a pause says the rate is too high. A refusal
+      // that comes alone holds the climb back (the stretch starts again) but keeps the rate: lowering
+      // for each would wear the rate down to nothing when a busy platform refuses now and then,
+      // whatever the rate. Further refusals while the window is still full lengthen the pause only.
+      if (this.refusedInARow !== 2) {
+        this.clean = 0;
+        return;
+      }
       const { decrease, floor, ceiling, increase } = this.options;
-      // Far above what the system let through lately: go down to that at once, instead of one
+      // Far above (twice) what the system let through lately: go down to that at once, instead of one
       // decrease per refusal, which takes a whole window each time.
-      const next = Math.min(base * decrease, this.allowedRate(now));
+      const allowed = this.allowedRate(now);
+      const next = allowed < base / 2 ? allowed : base * decrease;
       this.rate = Math.min(ceiling, Math.max(floor, next));
       this.step = increase * this.rate;
+      this.lastChangeAt = now;
+      this.clean = 0;
       this.stats.decreases++;
       return;
     }
     this.accepted++;
     this.acceptedAt.push(now);
     if (this.acceptedAt.length > 2 * this.options.maxStretchAnswers) this.acceptedAt.shift();
-    if (startedAt < this.lastDecreaseAt) return;
+    if (startedAt < this.lastRefusalAt) return;
     this.refusedInARow = 0;
     if (!this.adapted) return;
     this.clean++;
