@@ -116,6 +116,22 @@ describe('AdaptiveRate (the rate control, clock passed in)', () => {
     expect(rate.delay(1e9)).toBe(0);
   });
 
+  it('starts the stretch again on a refusal that comes alone, without lowering the rate', () => {
+    const rate = new AdaptiveRate({ ceiling: 10 });
+    runClean(rate, 0, 20, 100);
+    rate.answered({ rateLimited: true, startedAt: 2000 }, 2000);
+    rate.answered({ rateLimited: true, startedAt: 2100 }, 2100);
+    const low = rate.rate;
+    let t = runClean(rate, 2500, 19, 1000 / low);
+    rate.answered({ rateLimited: true, startedAt: t }, t); // alone: the next answer is clean
+    t = runClean(rate, t + 300, 1, 1000 / low);
+    expect(rate.rate).toBe(low);
+    t = runClean(rate, t, 19, 1000 / low);
+    expect(rate.rate).toBe(low);
+    runClean(rate, t, 1, 1000 / low);
+    expect(rate.rate).toBeCloseTo(low * 1.05, 5);
+  });
+
   it('never falls below its floor', () => {
     const rate = new AdaptiveRate({ ceiling: 10, floor: 1 });
     let t = 0;
