@@ -126,7 +126,8 @@ describe('AdaptiveRate (the rate control, clock passed in)', () => {
     rate.answered({ rateLimited: true, startedAt: t }, t); // alone: the next answer is clean
     t = runClean(rate, t + 300, 1, 1000 / low);
     expect(rate.rate).toBe(low);
-    t = runClean(rate, t, 19, 1000 / low);
+    // 20 clean answers counted from the refusal make the stretch
+    t = runClean(rate, t, 18, 1000 / low);
     expect(rate.rate).toBe(low);
     runClean(rate, t, 1, 1000 / low);
     expect(rate.rate).toBeCloseTo(low * 1.05, 5);
