@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const BENCHMARKS = ['engine.mjs', 'durable.mjs', 'vs-handwritten.mjs', 'realistic-latency.mjs', 'rate-limit.mjs', 'rate-limit-minute.mjs', 'latency.mjs', 'scale.mjs'];
+const BENCHMARKS = ['engine.mjs', 'durable.mjs', 'vs-handwritten.mjs', 'realistic-latency.mjs', 'rate-limit.mjs', 'rate-limit-minute.mjs', 'quota.mjs', 'latency.mjs', 'scale.mjs'];
 const only = process.argv.slice(2);
 
 let failed = 0;

@@ -27,8 +27,9 @@ export * from './http/redact.js';
 export * from './logging/pino-logger.js';
 export * from './http/token-cache.js';
 export * from './http/http-client.js';
-// `Limiter` is named here so it wins over the contract's type: the value builds a QueueLimiter, the type is the contract
-export { Limiter, QueueLimiter, createLimiter, rateWindow } from './http/limiter.js';
+// `Limiter` is named here so it wins over the contract's type: the value builds an AdaptiveLimiter, the type is the contract
+export { AdaptiveLimiter, Limiter, QueueLimiter, createLimiter, rateWindow, type AdaptiveLimiterOptions } from './http/limiter.js';
+export * from './http/rate-control.js';
 export * from './http/retry-policy.js';
 export * from './executor/preview.js';
 export * from './util/seeded-random.js';

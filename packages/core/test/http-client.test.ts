@@ -4,6 +4,7 @@ import { inspect } from 'node:util';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
+  AdaptiveLimiter,
   HttpClient,
   Limiter,
   RetryableError,
@@ -182,8 +183,32 @@ describe('HttpClient on got', () => {
     plans.set('/busy', [(_q, s) => void s.writeHead(429, { 'retry-after': '0' }).end('{}')]);
     await client({ limiter }).request({ method: 'GET', url: `${base}/busy` });
     expect(answers).toEqual([
-      { rateLimited: true, retryAfterMs: 0 },
-      { rateLimited: false, retryAfterMs: undefined },
+      { rateLimited: true, retryAfterMs: 0, startedAt: expect.any(Number) },
+      { rateLimited: false, retryAfterMs: undefined, startedAt: expect.any(Number) },
     ]);
+    // the retry started after the refusal came back
+    expect(answers[1]?.startedAt).toBeGreaterThanOrEqual(answers[0]?.startedAt ?? Number.POSITIVE_INFINITY);
+  });
+
+  it('repeats a request the system keeps refusing for its rate limit past the attempts, held by the adaptive limiter', async () => {
+    // one request in flight and a window that stays full: every probe after a pause is this request
+    const refusal = (_q: IncomingMessage, s: ServerResponse) => void s.writeHead(200, { 'content-type': 'application/json' }).end('{"code":310039}');
+    plans.set('/save', Array.from({ length: 8 }, () => refusal));
+    const limiter = new AdaptiveLimiter({ requestsPerSecond: 100, concurrency: 1 }, { pauseMs: 10, maxPauseMs: 40 });
+    const c = client({
+      limiter,
+      classify: (res) =>
+        (res.json as { code?: number }).code === 310039 ? { kind: 'retry', reason: 't.310039', message: 'throttled', rateLimited: true } : { kind: 'ok' },
+    });
+    const started = Date.now();
+    const res = await c.request({ method: 'POST', url: `${base}/save`, json: { a: 1 } });
+    expect(res.json).toMatchObject({ code: 200 });
+    // 8 refusals, then the answer: twice the policy's 4 attempts
+    expect(hits.get('/save')).toBe(9);
+    expect(limiter.stats.rateLimitedAnswers).toBe(8);
+    // the waits were the limiter's pauses (10, 20, 40, 40 … ms), not a back-off of the client's own
+    const paused = 10 + 20 + 40 * 6;
+    expect(Date.now() - started).toBeGreaterThanOrEqual(paused);
+    expect(limiter.stats.throttledMs).toBeGreaterThanOrEqual(paused - 8);
   });
 });

@@ -85,7 +85,7 @@ describe('Limiter', () => {
       ran.push('third');
       return 'third';
     });
-    expect(limiter.stats).toEqual({ started: 1, waiting: 2, running: 1 });
+    expect(limiter.stats).toEqual({ started: 1, waiting: 2, running: 1, throttledMs: 0, rateLimitedAnswers: 0, ratePerSecond: undefined });
     controller.abort(new Error('stop waiting'));
     await expect(aborted).rejects.toThrow('stop waiting');
     expect(limiter.stats.waiting).toBe(1);
@@ -94,7 +94,7 @@ describe('Limiter', () => {
     await expect(third).resolves.toBe('third');
     expect(ran).toEqual(['third']);
     await limiter.onIdle();
-    expect(limiter.stats).toEqual({ started: 2, waiting: 0, running: 0 });
+    expect(limiter.stats).toEqual({ started: 2, waiting: 0, running: 0, throttledMs: 0, rateLimitedAnswers: 0, ratePerSecond: undefined });
     // an already aborted signal never starts its function
     await expect(limiter.schedule(async () => void ran.push('late'), controller.signal)).rejects.toThrow('stop waiting');
     expect(ran).toEqual(['third']);
@@ -109,7 +109,7 @@ describe('Limiter', () => {
     ).rejects.toThrow('sync');
     await expect(limiter.schedule(() => Promise.reject(new Error('async')))).rejects.toThrow('async');
     await expect(limiter.schedule(async () => 'ok')).resolves.toBe('ok');
-    expect(limiter.stats).toEqual({ started: 3, waiting: 0, running: 0 });
+    expect(limiter.stats).toEqual({ started: 3, waiting: 0, running: 0, throttledMs: 0, rateLimitedAnswers: 0, ratePerSecond: undefined });
   });
 
   it('rejects nonsense limits with a clear message', () => {

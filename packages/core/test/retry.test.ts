@@ -4,9 +4,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   backoffDelay,
   ConnectorAuthError,
+  DEFAULT_MAX_THROTTLE_MS,
+  defaultRetryPolicy,
   HttpClient,
+  isRateLimited,
   Limiter,
+  markRateLimited,
   parseRetryAfter,
+  QueueLimiter,
   RecordError,
   RetryableError,
   silentLogger,
@@ -73,6 +78,79 @@ describe('backoff', () => {
       ),
     ).rejects.toThrow('expired');
     expect(calls).toBe(policy.maxAttempts);
+  });
+
+  it('repeats refusals for the rate limit without spending the attempts, until maxThrottleMs', async () => {
+    let calls = 0;
+    let now = 0;
+    const delays: number[] = [];
+    // 20 refusals then success, with a policy of 5 attempts: a quota slows the request, it does not fail it
+    const result = await withRetry(
+      async () => {
+        calls++;
+        now += 1000; // each attempt waits a second in the limiter
+        if (calls <= 20) throw markRateLimited(new RetryableError('310039'));
+        return 'ok';
+      },
+      policy,
+      { now: () => now, throttleDelay: (_e, n) => (delays.push(n), 0) },
+    );
+    expect(result).toBe('ok');
+    expect(calls).toBe(21);
+    expect(delays).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    // refused for longer than maxThrottleMs since the first refusal: given up, the last refusal thrown
+    calls = 0;
+    now = 0;
+    const e = await withRetry(
+      async () => {
+        calls++;
+        now += 1000;
+        throw markRateLimited(new RetryableError('still 310039'));
+      },
+      { ...policy, maxThrottleMs: 10_000 },
+      { now: () => now, throttleDelay: () => 0 },
+    ).catch((x: unknown) => x);
+    expect(isRateLimited(e)).toBe(true);
+    expect((e as Error).message).toBe('still 310039');
+    // refused at 1 s, 2 s, … 11 s (10 s after the first: still within), given up at 12 s
+    expect(calls).toBe(12);
+    expect(defaultRetryPolicy.maxThrottleMs).toBe(DEFAULT_MAX_THROTTLE_MS);
+  });
+
+  it('leaves the time spent refused for the rate limit out of maxElapsedMs, and the attempts to faults', async () => {
+    let calls = 0;
+    let now = 0;
+    // a minute of refusals, then four faults: within 5 attempts and 5 s of faults
+    const result = await withRetry(
+      async () => {
+        calls++;
+        if (calls <= 60) {
+          now += 1000;
+          throw markRateLimited(new RetryableError('310039'));
+        }
+        if (calls <= 64) throw new RetryableError('busy');
+        return 'ok';
+      },
+      policy,
+      { now: () => now, throttleDelay: () => 0, random: () => 0 },
+    );
+    expect(result).toBe('ok');
+    expect(calls).toBe(65);
+  });
+
+  it('waits a back-off of its own before repeating a refusal when the limiter does not hold it', async () => {
+    const delays: number[] = [];
+    let calls = 0;
+    await withRetry(
+      async () => {
+        if (++calls <= 3) throw markRateLimited(new RetryableError('429', { retryAfterMs: 20 }));
+        return 'ok';
+      },
+      policy,
+      { onRetry: (_e, _n, d) => void delays.push(d), random: () => 1 },
+    );
+    // 5, 10, 20 ms steps, never less than the 20 ms Retry-After
+    expect(delays).toEqual([20, 20, 20]);
   });
 
   it('does not retry other errors, nor writes whose outcome is unknown', async () => {
@@ -228,6 +306,28 @@ describe('HttpClient classification and retries (local server)', () => {
     expect(e).toBeInstanceOf(ConnectorAuthError);
     expect((e as ConnectorAuthError).hint).toBe('check the key');
     expect(hits).toBe(2);
+  });
+
+  it('repeats a POST refused for the rate limit, beyond the attempts, on HTTP 200 or even 503: it was not applied', async () => {
+    hits = 0;
+    for (let i = 0; i < 7; i++) script.push((_q, s) => void s.writeHead(i % 2 ? 503 : 200).end('{"code":310039}'));
+    const client = new HttpClient({
+      system: 't',
+      label: 'Test',
+      limiter: new QueueLimiter({ concurrency: 1 }),
+      retry: policy,
+      logger: silentLogger,
+      secrets: [],
+      classify: (res) =>
+        (res.json as { code?: number } | undefined)?.code === 310039
+          ? { kind: 'retry', reason: 't.310039', message: 'throttled', rateLimited: true, retryAfterMs: 1 }
+          : { kind: 'ok' },
+    });
+    const res = await client.request({ method: 'POST', url: `${base}/save`, json: { a: 1 } });
+    expect(res.status).toBe(200);
+    // 7 refusals and the success: more than the policy's 5 attempts, none taken for an unknown outcome
+    expect(hits).toBe(8);
+    expect(client.stats.retries).toBe(7);
   });
 
   it('does not repeat a POST that timed out after sending: the outcome is unknown', async () => {

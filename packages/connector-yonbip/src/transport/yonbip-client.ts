@@ -63,8 +63,6 @@ export interface YonbipCallOptions {
 
 const TOKEN_CODES = new Set(['310001', '310036']);
 const RATE_LIMIT_CODES = new Set(['310032', '310039', '310042', '310046']);
-/** Rate-limit answers carry no Retry-After; one second is the shortest window the gateway counts. */
-const RATE_LIMIT_WAIT_MS = 1000;
 
 const HINT_TENANT = 'check YONBIP_TENANT_ID (connection.tenantId), or set gatewayUrl and tokenUrl directly';
 const HINT_APP_KEY = 'check YONBIP_APP_KEY (connection.appKey): the self-built app (自建应用) must exist and be enabled in this tenant';
@@ -505,7 +503,11 @@ function rateLimited(env: YonbipEnvelope, response: HttpResponse): Classificatio
     kind: 'retry',
     reason: `yonbip.${env.code}`,
     message: `${env.message} (code ${env.code})`,
-    retryAfterMs: parseRetryAfter(response.headers['retry-after']) ?? RATE_LIMIT_WAIT_MS,
+    // Turned away by the gateway before the API ran (nothing applied): the limiter pauses and slows
+    // down, and the request is repeated without spending the retry budget. No Retry-After comes (none
+    // is documented); a fixed wait here would pause the whole connection on every refusal.
+    retryAfterMs: parseRetryAfter(response.headers['retry-after']),
+    rateLimited: true,
   };
 }
 

@@ -30,6 +30,21 @@ export interface LimiterStats {
   waiting: number;
   /** Requests running right now. */
   running: number;
+  /**
+   * Milliseconds of wall time during which the limiter held requests back because the system refused
+   * some for its rate limit: its pauses, and the spacing of starts at the rate it learned while that
+   * is below the configured one. Requests waited no longer for the rate limit than this (they share
+   * these waits: four requests held for one second count one second). 0 for a limiter that does not
+   * adapt.
+   */
+  throttledMs?: number;
+  /** Answers that refused a request for the rate limit (HTTP 429, YonBIP 310039…) so far. */
+  rateLimitedAnswers?: number;
+  /**
+   * Starts per second it allows now: the configured rate until the system refuses a request, then the
+   * rate it learned. Absent while no rate is configured or learned.
+   */
+  ratePerSecond?: number | undefined;
 }
 
 /** What a system answered to one request, as far as its rate limit is concerned. */
@@ -38,6 +53,11 @@ export interface LimiterAnswer {
   rateLimited: boolean;
   /** How long the system asked to wait (Retry-After), when it said. */
   retryAfterMs?: number | undefined;
+  /**
+   * When the request started (ms since the epoch). Tells answers to requests sent before the limiter
+   * slowed down, which say nothing new, from answers to requests sent after. @default the time it hears the answer
+   */
+  startedAt?: number | undefined;
 }
 
 /**
@@ -60,6 +80,12 @@ export interface Limiter {
   onIdle(): Promise<void>;
   /** Hears how the system answered a request that ran through {@link schedule}. Optional. */
   observe?(answer: LimiterAnswer): void;
+  /**
+   * True when the limiter itself holds requests back after a rate-limit answer it observed (it pauses
+   * and lowers its rate): a rate-limited request is then retried at once, and waits in the limiter.
+   * Otherwise the retry waits a back-off of its own first. @default false
+   */
+  readonly adaptive?: boolean;
 }
 
 /** How transient failures are retried. */
@@ -70,6 +96,19 @@ export interface RetryPolicy {
   baseDelayMs: number;
   /** Longest single delay. @default 15000 */
   maxDelayMs: number;
-  /** Give up once this much time has passed since the first attempt. @default 120000 */
+  /**
+   * Give up once this much time has passed since the first attempt (time spent refused for the rate
+   * limit does not count). @default 120000
+   */
   maxElapsedMs: number;
+  /**
+   * How long one request may keep being refused for the rate limit (HTTP 429, YonBIP 310039…), from
+   * its first such answer, before it gives up. Rate-limit answers spend neither `maxAttempts` nor
+   * `maxElapsedMs`: a quota slows a run down, it does not end it. The default outlasts any per-minute
+   * window by far; a request refused that long meets a quota that is not coming back soon (a daily
+   * quota spent, other apps of the tenant using it up), and the run stops with its records still
+   * queued for the next run. `Infinity`: only the run's signal stops it.
+   * @default 600000
+   */
+  maxThrottleMs?: number;
 }

@@ -6,7 +6,7 @@ import type { Logger } from '../contracts/logger.js';
 import { ConnectorAuthError, RecordError, RetryableError } from '../errors/errors.js';
 import { parseJson } from './lossless-json.js';
 import { redact } from './redact.js';
-import { parseRetryAfter, withRetry, type RetryPolicy } from './retry-policy.js';
+import { markRateLimited, parseRetryAfter, withRetry, type RetryPolicy } from './retry-policy.js';
 
 export interface HttpRequest {
   method: 'GET' | 'POST';
@@ -148,6 +148,8 @@ export class HttpClient {
         retry,
         {
           signal,
+          // An adaptive limiter holds a refused request back itself (it pauses, then spaces starts).
+          ...(this.options.limiter.adaptive ? { throttleDelay: () => 0 } : {}),
           refreshToken: async () => {
             if (!auth) return;
             this.stats.tokenRefreshes++;
@@ -190,9 +192,11 @@ export class HttpClient {
     const { system, label, limiter, secrets } = this.options;
     const idempotent = request.idempotent ?? request.method === 'GET';
     let response: HttpResponse;
+    let startedAt = 0;
     try {
       const res = await limiter.schedule(() => {
         this.stats.requests++;
+        startedAt = Date.now();
         return this.send(request, signal);
       }, signal);
       const text = res.body;
@@ -202,22 +206,23 @@ export class HttpClient {
       throw networkError(error, request, idempotent, label, system, secrets);
     }
     const verdict = this.options.classify(response, request);
-    if (limiter.observe) {
-      const rateLimited = response.status === 429 || (verdict.kind === 'retry' && verdict.rateLimited === true);
-      limiter.observe({ rateLimited, retryAfterMs: rateLimited ? retryAfter(verdict, response) : undefined });
-    }
+    const rateLimited = response.status === 429 || (verdict.kind === 'retry' && verdict.rateLimited === true);
+    limiter.observe?.({ rateLimited, retryAfterMs: rateLimited ? retryAfter(verdict, response) : undefined, startedAt });
     if (verdict.kind === 'ok') return response;
     const name = request.name ?? new URL(request.url).pathname;
     const msg = (m: string) => redact(`${label} ${name}: ${m}`, secrets);
     switch (verdict.kind) {
-      case 'retry':
-        throw new RetryableError(msg(verdict.message), {
+      case 'retry': {
+        const error = new RetryableError(msg(verdict.message), {
           system,
           reason: verdict.reason,
           retryAfterMs: retryAfter(verdict, response),
-          // A 5xx to a non-idempotent write may have been applied before the server failed.
-          outcomeUnknown: !idempotent && response.status >= 500,
+          // A 5xx to a non-idempotent write may have been applied before the server failed. A refusal
+          // for the rate limit was not: the gateway turned it away before the API ran, so it is repeated.
+          outcomeUnknown: !idempotent && response.status >= 500 && !rateLimited,
         });
+        throw rateLimited ? markRateLimited(error) : error;
+      }
       case 'token_expired':
         throw new RetryableError(msg(verdict.message), { system, reason: verdict.reason, tokenExpired: true });
       case 'record':

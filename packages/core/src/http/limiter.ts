@@ -1,9 +1,10 @@
 import PQueue from 'p-queue';
-import type { Limiter as LimiterContract, LimiterStats, Limits } from '../contracts/limits.js';
+import type { Limiter as LimiterContract, LimiterAnswer, LimiterStats, Limits } from '../contracts/limits.js';
 import { SchemeError } from '../errors/errors.js';
+import { AdaptiveRate, type AdaptiveRateOptions } from './rate-control.js';
 
 /**
- * The default {@link LimiterContract | Limiter}: one p-queue per connection, with `concurrency` and,
+ * The configured limits and nothing more: one p-queue per connection, with `concurrency` and,
  * when a rate is set, `interval`/`intervalCap` in `strict` mode — a sliding window, so no interval,
  * wherever it starts, holds more than the cap, whichever way the system counts its own windows.
  * Requests start in the order they were scheduled.
@@ -48,17 +49,136 @@ export class QueueLimiter implements LimiterContract {
   }
 }
 
-/** Builds the default limiter of a connection. */
-export function createLimiter(limits: Limits = {}): LimiterContract {
-  return new QueueLimiter(limits);
+/** Options of {@link AdaptiveLimiter}: how it reacts to rate-limit answers (see {@link AdaptiveRateOptions}). */
+export interface AdaptiveLimiterOptions extends Partial<Omit<AdaptiveRateOptions, 'ceiling'>> {
+  /** The clock (tests). @default Date.now */
+  now?: () => number;
 }
 
 /**
- * `new Limiter(limits)` builds the default {@link QueueLimiter}; as a type, `Limiter` is the contract
+ * The limiter every connection gets: a {@link QueueLimiter} (the configured limits, which it never
+ * exceeds) that adapts to the rate the system really allows. It hears every answer through
+ * {@link observe}; on a rate-limit answer it pauses every start, lowers its rate, and climbs back after
+ * stretches of clean answers ({@link AdaptiveRate}). Until the system refuses a request it behaves
+ * exactly as the QueueLimiter.
+ *
+ * The learned rate is applied by a second p-queue of concurrency 1 that spaces starts `1000 / rate` ms
+ * apart and holds them during a pause: a request leaves the QueueLimiter's window and concurrency slot,
+ * then waits its turn there. Its waits are serial, so their sum is wall time: `stats.throttledMs`.
+ */
+export class AdaptiveLimiter implements LimiterContract {
+  readonly limits: Limits & { concurrency: number };
+  readonly adaptive = true;
+  /** The rate control (its `rate`, `pausedUntil` and counters). */
+  readonly control: AdaptiveRate;
+  private readonly gate: QueueLimiter;
+  private readonly pacer = new PQueue({ concurrency: 1 });
+  private readonly now: () => number;
+  private started = 0;
+  private pacing = 0;
+  private throttled = 0;
+  private sleepingSince: number | undefined;
+
+  /** @throws SchemeError when a limit is not a positive finite number. */
+  constructor(limits: Limits = {}, options: AdaptiveLimiterOptions = {}) {
+    const { now = Date.now, ...rate } = options;
+    this.gate = new QueueLimiter(limits);
+    this.limits = this.gate.limits;
+    this.now = now;
+    const { interval, intervalCap } = this.gate.window;
+    this.control = new AdaptiveRate({ ...rate, ceiling: interval > 0 ? (intervalCap * 1000) / interval : Number.POSITIVE_INFINITY });
+  }
+
+  schedule<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    return this.gate.schedule(() => {
+      // The usual case, never refused: no pacer, no promise more than the QueueLimiter's.
+      if (this.pacing === 0 && this.control.delay(this.now()) === 0) {
+        this.start();
+        return fn();
+      }
+      return this.pace(signal).then(fn);
+    }, signal);
+  }
+
+  observe(answer: LimiterAnswer): void {
+    this.control.answered(answer, this.now());
+  }
+
+  get stats(): LimiterStats {
+    const gate = this.gate.stats;
+    const rate = this.control.rate;
+    return {
+      started: this.started,
+      waiting: gate.waiting + this.pacing,
+      running: gate.running - this.pacing,
+      throttledMs: Math.round(this.throttled + (this.sleepingSince === undefined ? 0 : this.now() - this.sleepingSince)),
+      rateLimitedAnswers: this.control.stats.rateLimitedAnswers,
+      ratePerSecond: Number.isFinite(rate) ? rate : undefined,
+    };
+  }
+
+  onIdle(): Promise<void> {
+    return this.gate.onIdle();
+  }
+
+  private start(): void {
+    this.started++;
+    this.control.started(this.now());
+  }
+
+  /** Waits, in order, until the rate control lets the next request start. */
+  private pace(signal: AbortSignal | undefined): Promise<void> {
+    this.pacing++;
+    return this.pacer
+      .add(
+        async () => {
+          for (let wait = this.control.delay(this.now()); wait > 0; wait = this.control.delay(this.now())) {
+            const since = this.now();
+            this.sleepingSince = since;
+            try {
+              await sleep(wait, signal);
+            } finally {
+              this.sleepingSince = undefined;
+              this.throttled += this.now() - since;
+            }
+          }
+          this.start();
+        },
+        signal ? { signal } : undefined,
+      )
+      .finally(() => {
+        this.pacing--;
+      });
+  }
+}
+
+/** Builds the default limiter of a connection: an {@link AdaptiveLimiter} with the limits as its ceiling. */
+export function createLimiter(limits: Limits = {}, options?: AdaptiveLimiterOptions): LimiterContract {
+  return new AdaptiveLimiter(limits, options);
+}
+
+/**
+ * `new Limiter(limits)` builds the default {@link AdaptiveLimiter}; as a type, `Limiter` is the contract
  * (contracts/limits.ts) any implementation satisfies.
  */
-export const Limiter = QueueLimiter;
+export const Limiter = AdaptiveLimiter;
 export type Limiter = LimiterContract;
+
+/** A timer on the global clock (fake timers in tests move it), cleared when the signal aborts. */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
 
 /**
  * The sliding window of the limits. Of two rates the stricter applies. A whole rate keeps its unit as

@@ -10,7 +10,24 @@ export const defaultRetryPolicy: RetryPolicy = {
   baseDelayMs: 250,
   maxDelayMs: 15_000,
   maxElapsedMs: 120_000,
+  maxThrottleMs: 600_000,
 };
+
+/** {@link RetryPolicy.maxThrottleMs} when a policy leaves it out. */
+export const DEFAULT_MAX_THROTTLE_MS = 600_000;
+
+const rateLimitedErrors = new WeakSet<RetryableError>();
+
+/** Marks an error as a refusal for the rate limit (HttpClient does, for 429 and `rateLimited` answers). */
+export function markRateLimited<E extends RetryableError>(error: E): E {
+  rateLimitedErrors.add(error);
+  return error;
+}
+
+/** Whether the error is a refusal for the rate limit: retried without spending the retry budget. */
+export function isRateLimited(error: unknown): boolean {
+  return error instanceof RetryableError && rateLimitedErrors.has(error);
+}
 
 /**
  * Exponential backoff with full jitter (a random delay between half and all of the exponential step),
@@ -39,6 +56,12 @@ export function parseRetryAfter(value: string | string[] | undefined, now = Date
 
 export interface RetryHooks {
   signal?: AbortSignal | undefined;
+  /**
+   * How long to wait before repeating a request refused for the rate limit (the n-th such refusal).
+   * HttpClient answers 0 when the limiter is adaptive: the limiter holds the request itself.
+   * @default the back-off of faults, never less than Retry-After
+   */
+  throttleDelay?: (error: RetryableError, refusals: number) => number;
   /** Called before each retry, with the error and the delay about to be waited. */
   onRetry?: (error: RetryableError, attempt: number, delayMs: number) => void;
   /** Called when the error says the token expired; the retry follows at once, without a delay. */
@@ -52,7 +75,9 @@ export interface RetryHooks {
  * attempts or time run out (then the last RetryableError is thrown). Token-expired errors refresh the
  * token and repeat at once; they have a budget of their own (`maxAttempts` refreshes), so tokens that
  * expire often (a short lifetime, many requests in flight) do not use up the retries that faults need.
- * The time budget covers both.
+ * The time budget covers both. Refusals for the rate limit ({@link isRateLimited}) spend neither: they
+ * are repeated until `maxThrottleMs` has passed since the first of them, and the time from a refusal
+ * to the next answer does not count in `maxElapsedMs`.
  */
 export async function withRetry<T>(
   fn: (attempt: number) => Promise<T>,
@@ -61,22 +86,45 @@ export async function withRetry<T>(
 ): Promise<T> {
   const now = hooks.now ?? Date.now;
   const started = now();
+  const maxThrottleMs = policy.maxThrottleMs ?? DEFAULT_MAX_THROTTLE_MS;
   let faults = 0;
   let refreshes = 0;
+  let refusals = 0;
+  let firstRefusal: number | undefined;
+  /** Time spent between a refusal and the answer after it, left out of `maxElapsedMs`. */
+  let throttled = 0;
+  let refusedAt: number | undefined;
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn(attempt);
     } catch (error) {
       if (!(error instanceof RetryableError) || error.outcomeUnknown) throw error;
+      const t = now();
+      if (refusedAt !== undefined) {
+        throttled += t - refusedAt;
+        refusedAt = undefined;
+      }
+      if (isRateLimited(error)) {
+        firstRefusal ??= t;
+        refusals++;
+        const delay = hooks.throttleDelay?.(error, refusals) ?? backoffDelay(refusals, policy, error.retryAfterMs, hooks.random);
+        if (t - firstRefusal + delay > maxThrottleMs) throw error;
+        refusedAt = t;
+        hooks.onRetry?.(error, attempt, delay);
+        if (delay > 0) await sleep(delay, undefined, hooks.signal ? { signal: hooks.signal } : undefined);
+        else if (hooks.signal?.aborted) throw hooks.signal.reason;
+        continue;
+      }
+      const elapsed = t - started - throttled;
       if (error.tokenExpired && hooks.refreshToken) {
-        if (++refreshes >= policy.maxAttempts || now() - started > policy.maxElapsedMs) throw error;
+        if (++refreshes >= policy.maxAttempts || elapsed > policy.maxElapsedMs) throw error;
         await hooks.refreshToken(error);
         hooks.onRetry?.(error, attempt, 0);
         continue;
       }
       if (++faults >= policy.maxAttempts) throw error;
       const delay = backoffDelay(faults, policy, error.retryAfterMs, hooks.random);
-      if (now() - started + delay > policy.maxElapsedMs) throw error;
+      if (elapsed + delay > policy.maxElapsedMs) throw error;
       hooks.onRetry?.(error, attempt, delay);
       await sleep(delay, undefined, hooks.signal ? { signal: hooks.signal } : undefined);
     }
