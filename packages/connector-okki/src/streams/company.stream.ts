@@ -1,7 +1,7 @@
 import { inject, injectable } from 'tsyringe';
 import {
   ConnectionToken,
-  SchemeError,
+  InputError,
   readPagedDetail,
   type ListPage,
   type ConnectionContext,
@@ -42,7 +42,7 @@ export interface IncrementalWindow {
 export function incrementalWindow(cursor: string, lookbackMs: number, now: number = Date.now()): IncrementalWindow {
   const at = parseChinaTime(cursor);
   if (at === undefined) {
-    throw new SchemeError(
+    throw new InputError(
       [
         {
           file: 'state okki/company',
@@ -215,7 +215,7 @@ function listQuery(ctx: ReadContext): ListQuery {
     if (v === undefined || v === null || v === '') return fallback;
     const n = Number(v);
     if (!Number.isInteger(n) || n < 1) {
-      throw new SchemeError(
+      throw new InputError(
         [{ file: 'params', pointer: `/${name}`, expected: 'a whole number >= 1', found: JSON.stringify(v) }],
         { system: 'okki' },
       );

@@ -4,7 +4,7 @@ import {
   ConnectorAuthError,
   HttpClient,
   RetryableError,
-  SchemeError,
+  InputError,
   TokenCache,
   parseRetryAfter,
   redact,
@@ -94,7 +94,7 @@ export class YonbipClient {
   readonly authHttp: HttpClient;
   private readonly tokens: TokenCache;
   private readonly secrets: string[];
-  private readonly settings: YonbipConnection | SchemeError;
+  private readonly settings: YonbipConnection | InputError;
   /** The last token put into a URL, and its encoding. */
   private encodedFor = '';
   private encodedToken = '';
@@ -103,16 +103,16 @@ export class YonbipClient {
   private readonly waits: YonbipWaits;
 
   constructor(@inject(ConnectionToken) ctx: ConnectionContext) {
-    // A bad connection block surfaces on the first call as SchemeError, not as a DI resolution failure.
+    // A bad connection block surfaces on the first call as InputError, not as a DI resolution failure.
     try {
       this.settings = readConnection(ctx.config);
     } catch (error) {
-      if (!(error instanceof SchemeError)) throw error;
+      if (!(error instanceof InputError)) throw error;
       this.settings = error;
     }
     this.retry = ctx.retry;
     this.logger = ctx.logger;
-    const appSecret = this.settings instanceof SchemeError ? undefined : this.settings.appSecret;
+    const appSecret = this.settings instanceof InputError ? undefined : this.settings.appSecret;
     this.secrets = appSecret ? [...ctx.secrets, appSecret] : [...ctx.secrets];
     const base = {
       system: YONBIP_SYSTEM,
@@ -121,7 +121,7 @@ export class YonbipClient {
       retry: ctx.retry,
       logger: ctx.logger,
       secrets: this.secrets,
-      timeoutMs: this.settings instanceof SchemeError ? undefined : this.settings.timeoutMs,
+      timeoutMs: this.settings instanceof InputError ? undefined : this.settings.timeoutMs,
     };
     this.authHttp = new HttpClient({ ...base, classify: (res, req) => this.classifyAuth(res, req) });
     this.tokens = new TokenCache(() => this.issueToken());
@@ -139,7 +139,7 @@ export class YonbipClient {
       },
     };
     const classifyContext: YonbipClassifyContext = {
-      appKey: this.settings instanceof SchemeError ? undefined : this.settings.appKey,
+      appKey: this.settings instanceof InputError ? undefined : this.settings.appKey,
       // Never wait longer than the policy's longest step: a test policy of milliseconds stays fast.
       waits: { circuitMs: Math.min(DEFAULT_WAITS.circuitMs, ctx.retry.maxDelayMs), busyMs: Math.min(DEFAULT_WAITS.busyMs, ctx.retry.maxDelayMs) },
     };
@@ -148,9 +148,9 @@ export class YonbipClient {
     this.probeHttp = new HttpClient({ ...base, classify: () => ({ kind: 'ok' }) });
   }
 
-  /** The connection settings; throws SchemeError when the connection block is incomplete. */
+  /** The connection settings; throws InputError when the connection block is incomplete. */
   get connection(): YonbipConnection {
-    if (this.settings instanceof SchemeError) throw this.settings;
+    if (this.settings instanceof InputError) throw this.settings;
     return this.settings;
   }
 
@@ -557,7 +557,7 @@ function readConnection(config: Record<string, unknown>): YonbipConnection {
   if (!Number.isFinite(timeout) || timeout <= 0) {
     problems.push({ file, pointer: '/timeoutMs', expected: 'a positive number of milliseconds', found: String(config.timeoutMs) });
   }
-  if (problems.length) throw new SchemeError(problems, { system: YONBIP_SYSTEM });
+  if (problems.length) throw new InputError(problems, { system: YONBIP_SYSTEM });
   return {
     tenantId,
     dataCenterUrl: trimSlash(str('dataCenterUrl') ?? DEFAULT_DATA_CENTER_URL),

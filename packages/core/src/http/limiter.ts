@@ -1,6 +1,6 @@
 import PQueue from 'p-queue';
 import type { Limiter as LimiterContract, LimiterAnswer, LimiterStats, Limits } from '../contracts/limits.js';
-import { SchemeError } from '../errors/errors.js';
+import { InputError } from '../errors/errors.js';
 import { AdaptiveRate, type AdaptiveRateOptions } from './rate-control.js';
 
 /**
@@ -16,7 +16,7 @@ export class QueueLimiter implements LimiterContract {
   private readonly queue: PQueue;
   private started = 0;
 
-  /** @throws SchemeError when a limit is not a positive finite number. */
+  /** @throws InputError when a limit is not a positive finite number. */
   constructor(limits: Limits = {}) {
     const concurrency = limits.concurrency ?? 4;
     check('concurrency', concurrency, '>= 1', concurrency >= 1);
@@ -79,7 +79,7 @@ export class AdaptiveLimiter implements LimiterContract {
   private throttled = 0;
   private sleepingSince: number | undefined;
 
-  /** @throws SchemeError when a limit is not a positive finite number. */
+  /** @throws InputError when a limit is not a positive finite number. */
   constructor(limits: Limits = {}, options: AdaptiveLimiterOptions = {}) {
     const { now = Date.now, ...rate } = options;
     this.gate = new QueueLimiter(limits);
@@ -201,7 +201,7 @@ function window(rate: number, unitMs: number): { interval: number; intervalCap: 
 
 function check(name: keyof Limits, value: number, bound: string, ok: boolean): void {
   if (Number.isFinite(value) && ok) return;
-  throw new SchemeError([
+  throw new InputError([
     {
       file: 'limits',
       pointer: `/${name}`,
