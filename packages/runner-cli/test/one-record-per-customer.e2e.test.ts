@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startOkkiSandbox, type OkkiSandbox } from '@qiao/connector-okki/sandbox';
@@ -134,5 +135,65 @@ describe('one YonBIP record per OKKI customer, through the qiao binary', () => {
     expect(twin.message).toContain(`${String(winner.company_id)} (${winner.name})`);
     expect(twin.message).toContain(`${String(loser.company_id)} (${loser.name})`);
     expect(twin.message).toContain('"DUP-NEW"');
+  });
+});
+
+describe('clears are written, through the qiao binary', () => {
+  /** A live customer with a homepage, an address and a short name. */
+  function filled(okki: OkkiSandbox): Company {
+    const c = (okki.companies() as Company[])[2]!;
+    okki.updateCompany(c.company_id, { homepage: 'https://filled.example', address: '旧地址 9 号', short_name: '旧简称' });
+    return okki.company(c.company_id) as Company;
+  }
+
+  it('a homepage, address and short name emptied in OKKI are cleared in YonBIP by the next run; inserts still leave empty fields out', async () => {
+    const { okki, bip, run } = await sims();
+    const c = filled(okki);
+    expect((await run()).code).toBe(0);
+    expect(bip.merchantByCode(codeOf(c))).toMatchObject({ website: 'https://filled.example', address: { zh_CN: '旧地址 9 号' }, shortname: { zh_CN: '旧简称' } });
+    // an insert sends no empty field
+    const empty = okki.addCompany({ homepage: '', address: '', short_name: '' }) as Company;
+
+    okki.updateCompany(c.company_id, { homepage: '', address: '', short_name: '' });
+    const r = await run();
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ counts: { inserted: 1, updated: 1, failed: 0 } });
+    const m = bip.merchantByCode(codeOf(c))!;
+    expect(m).not.toHaveProperty('website');
+    expect(m).not.toHaveProperty('address');
+    expect(m).not.toHaveProperty('shortname');
+    expect(m.name.zh_CN).toBe(c.name);
+    const added = bip.merchantByCode(codeOf(empty))!;
+    expect(added).not.toHaveProperty('website');
+    expect(added).not.toHaveProperty('shortname');
+
+    // nothing changed since: nothing written, nothing cleared again
+    const saves = bip.counters.save;
+    expect((await run()).code).toBe(0);
+    expect(bip.counters.save).toBe(saves);
+  });
+
+  it('target.keepWhenEmpty keeps a field YonBIP holds when OKKI empties it; a field the mapping does not fill is refused by validate', async () => {
+    const { okki, bip, env, run } = await sims();
+    const dir = tempDir('qiao-keep-');
+    const file = join(dir, 'scheme.yaml');
+    const text = readFileSync(TEMPLATE, 'utf8');
+    const withKeep = (fields: string) => text.replace('  limits:\n    requestsPerSecond: ${env:YONBIP_REQUESTS_PER_SECOND', `  keepWhenEmpty: [${fields}]\n  limits:\n    requestsPerSecond: \${env:YONBIP_REQUESTS_PER_SECOND`);
+    writeFileSync(file, withKeep('website'));
+    expect(readFileSync(file, 'utf8')).toContain('keepWhenEmpty: [website]');
+    const c = filled(okki);
+    expect((await run(file)).code).toBe(0);
+    okki.updateCompany(c.company_id, { homepage: '', address: '' });
+    const r = await run(file);
+    expect(r.code, r.stderr).toBe(0);
+    const m = bip.merchantByCode(codeOf(c))!;
+    expect(m.website).toBe('https://filled.example');
+    expect(m).not.toHaveProperty('address');
+
+    writeFileSync(file, withKeep('webiste'));
+    const bad = await qiao(['validate', file], { env });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/\/target\/keepWhenEmpty\/0/);
+    expect(bad.stderr).toMatch(/did you mean website/);
   });
 });
