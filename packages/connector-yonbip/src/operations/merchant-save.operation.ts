@@ -91,6 +91,8 @@ interface Held {
  * `merchant/list` by code (compared exactly); found → `_status: "Update"` with that id and BIP's code,
  * not found → `_status: "Insert"` with a default 适用组织 row for `createOrg`. Every result carries the
  * code BIP answered (`targetCode`): under a coding rule (编码规则) it is not the one sent.
+ * A customer a lookup found is handed to `ctx.checkFound` before it is updated (core refuses one the
+ * id map ties to another source record). An Update sends each of `ctx.clears` as JSON null.
  *
  * A save whose outcome is unknown (timeout, lost connection, 5xx, 310504/310078/310071/202, cut answer)
  * is resolved before anything is repeated: by code, then — because a coding rule may have replaced the
