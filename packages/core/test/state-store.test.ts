@@ -26,7 +26,7 @@ describe.each(stores)('%s state store', (_name, make) => {
     await s.complete('a', [{ id: claimed[0]!.id, key: 'k1', fingerprint: 'f1', outcome: 'inserted', targetId: '1481709712348020742' }]);
     await s.fail('a', [{ id: claimed[1]!.id, code: 'yonbip.999', message: '客户名称重复', dead: true }]);
     expect(await s.counts('a')).toEqual({ pending: 0, 'in-flight': 0, done: 1, dead: 1 });
-    expect((await s.delivered('a', ['k1', 'k2'])).get('k1')).toEqual({ key: 'k1', fingerprint: 'f1', targetId: '1481709712348020742' });
+    expect((await s.delivered('a', ['k1', 'k2'])).get('k1')).toEqual({ key: 'k1', fingerprint: 'f1', targetId: '1481709712348020742', targetCode: null, businessKey: null, fields: null });
     expect((await s.delivered('a', ['k2'])).size).toBe(0);
     expect(await s.deadGroups('a')).toEqual([{ code: 'yonbip.999', message: '客户名称重复', count: 1 }]);
     // schemes are separated
@@ -67,7 +67,7 @@ describe.each(stores)('%s state store', (_name, make) => {
     const [again] = await s.claim('a', 1);
     expect(again!.payload).toEqual({ v: 2 });
     await s.complete('a', [{ id: again!.id, key: 'k1', fingerprint: 'f2', outcome: 'updated' }]);
-    expect((await s.delivered('a', ['k1'])).get('k1')).toEqual({ key: 'k1', fingerprint: 'f2', targetId: 'T1' });
+    expect((await s.delivered('a', ['k1'])).get('k1')).toEqual({ key: 'k1', fingerprint: 'f2', targetId: 'T1', targetCode: null, businessKey: null, fields: null });
     await s.close();
   });
 
@@ -88,7 +88,7 @@ describe.each(stores)('%s state store', (_name, make) => {
     await s.complete('a', [{ id: claimed[0]!.id, key: 'k1', fingerprint: 'f1', outcome: 'inserted', targetId: 'T1' }]);
     await s.fail('a', [{ id: claimed[1]!.id, code: 'yonbip.999', message: '客户名称重复', dead: true }]);
     expect(await s.counts('a')).toEqual({ pending: 0, 'in-flight': 0, done: 1, dead: 2 });
-    expect((await s.delivered('a', ['k1'])).get('k1')).toEqual({ key: 'k1', fingerprint: 'f1', targetId: 'T1' });
+    expect((await s.delivered('a', ['k1'])).get('k1')).toEqual({ key: 'k1', fingerprint: 'f1', targetId: 'T1', targetCode: null, businessKey: null, fields: null });
     const dead = await s.list('a', { status: 'dead' });
     expect(dead.map((d) => [d.key, d.payload, d.lastErrorCode])).toEqual([
       ['k2', null, 'mapping.error'],
@@ -114,7 +114,44 @@ describe.each(stores)('%s state store', (_name, make) => {
     expect(again).toMatchObject({ key: 'k1', payload: { v: 2 }, knownId: 'T1' });
     await s.complete('a', [{ id: again!.id, key: 'k1', fingerprint: 'f2', outcome: 'updated' }]);
     expect(await s.counts('a')).toEqual({ pending: 0, 'in-flight': 0, done: 1, dead: 0 });
-    expect((await s.delivered('a', ['k1'])).get('k1')).toEqual({ key: 'k1', fingerprint: 'f2', targetId: 'T1' });
+    expect((await s.delivered('a', ['k1'])).get('k1')).toEqual({ key: 'k1', fingerprint: 'f2', targetId: 'T1', targetCode: null, businessKey: null, fields: null });
+    await s.close();
+  });
+
+  it('keeps the code the target answered, the business key and the fields: claim hands them back, holders finds them', async () => {
+    const s = make();
+    await s.enqueue('a', 'r', [
+      { key: 'k1', payload: { code: 'C1' }, fingerprint: 'f1' },
+      { key: 'k2', payload: { code: 'C2' }, fingerprint: 'f2' },
+    ]);
+    const [i1, i2] = await s.claim('a', 10);
+    expect(i1).toMatchObject({ knownId: null, knownCode: null, knownFields: null });
+    await s.complete('a', [
+      { id: i1!.id, key: 'k1', fingerprint: 'f1', outcome: 'inserted', targetId: 'T1', targetCode: 'AUTO-1', businessKey: 'C1', fields: ['code', 'website'] },
+      { id: i2!.id, key: 'k2', fingerprint: 'f2', outcome: 'inserted', targetId: 'T2', businessKey: 'C2', fields: ['code'] },
+    ]);
+    expect((await s.delivered('a', ['k1'])).get('k1')).toEqual({
+      key: 'k1',
+      fingerprint: 'f1',
+      targetId: 'T1',
+      targetCode: 'AUTO-1',
+      businessKey: 'C1',
+      fields: ['code', 'website'],
+    });
+    // by the mapped key, by the code the target answered, by the target id
+    expect((await s.holders('a', { codes: ['C1'] })).map((d) => d.key)).toEqual(['k1']);
+    expect((await s.holders('a', { codes: ['AUTO-1'] })).map((d) => d.key)).toEqual(['k1']);
+    expect((await s.holders('a', { targetIds: ['T2'] })).map((d) => d.key)).toEqual(['k2']);
+    expect((await s.holders('a', { codes: ['C1'], targetIds: ['T1'] })).map((d) => d.key)).toEqual(['k1']);
+    expect(await s.holders('a', { codes: ['nobody'], targetIds: ['T9'] })).toEqual([]);
+    expect(await s.holders('b', { codes: ['C1'] })).toEqual([]);
+
+    // the next claim of the key carries them; a completion without a code keeps the known one
+    await s.enqueue('a', 'r2', [{ key: 'k1', payload: { code: 'C1', v: 2 }, fingerprint: 'f1b' }]);
+    const [again] = await s.claim('a', 10);
+    expect(again).toMatchObject({ key: 'k1', knownId: 'T1', knownCode: 'AUTO-1', knownFields: ['code', 'website'] });
+    await s.complete('a', [{ id: again!.id, key: 'k1', fingerprint: 'f1b', outcome: 'updated', targetId: 'T1', businessKey: 'C1', fields: ['code'] }]);
+    expect((await s.delivered('a', ['k1'])).get('k1')).toMatchObject({ targetCode: 'AUTO-1', fields: ['code'] });
     await s.close();
   });
 
@@ -373,6 +410,23 @@ describe('SQLite state store migrations', () => {
       ['k2', { v: 2 }],
       ['k3', { v: 3 }],
     ]);
+    await s.close();
+  });
+
+  it('migrates a schema version 4 id map: its rows keep their ids, with no code, business key or fields yet', async () => {
+    const dir = tempDir('qiao-migrate-v4-');
+    const db = new Database(join(dir, 'state.db'));
+    for (const m of migrations.slice(0, 4)) db.exec(m);
+    db.pragma('user_version = 4');
+    db.prepare(`INSERT INTO delivered VALUES ('a', 'k1', 'f1', 'T1', 'x')`).run();
+    db.close();
+
+    const s = new SqliteStateStore(dir);
+    expect(s.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect((await s.delivered('a', ['k1'])).get('k1')).toEqual({ key: 'k1', fingerprint: 'f1', targetId: 'T1', targetCode: null, businessKey: null, fields: null });
+    expect((await s.holders('a', { targetIds: ['T1'] })).map((d) => d.key)).toEqual(['k1']);
+    const plan = s.db.prepare(`EXPLAIN QUERY PLAN SELECT key FROM delivered WHERE scheme = 'a' AND business_key = 'C1'`).all() as { detail: string }[];
+    expect(plan.map((p) => p.detail).join()).toMatch(/delivered_business_key/);
     await s.close();
   });
 

@@ -91,6 +91,8 @@ interface Held {
  * `merchant/list` by code (compared exactly); found → `_status: "Update"` with that id and BIP's code,
  * not found → `_status: "Insert"` with a default 适用组织 row for `createOrg`. Every result carries the
  * code BIP answered (`targetCode`): under a coding rule (编码规则) it is not the one sent.
+ * A customer a lookup found is handed to `ctx.checkFound` before it is updated (core refuses one the
+ * id map ties to another source record). An Update sends each of `ctx.clears` as JSON null.
  *
  * A save whose outcome is unknown (timeout, lost connection, 5xx, 310504/310078/310071/202, cut answer)
  * is resolved before anything is repeated: by code, then — because a coding rule may have replaced the
@@ -127,7 +129,7 @@ export class MerchantSaveOperation implements Target {
     if (held === undefined) {
       // Covers ctx.maybeWritten too: without a known id the record is always looked up first, and by
       // name as well when an earlier attempt may have inserted it under a replaced code.
-      held = await this.locate(record, ctx.knownCode, ctx.maybeWritten, signal);
+      held = await found(await this.locate(record, ctx.knownCode, ctx.maybeWritten, signal), ctx);
       fresh = true;
     }
     for (let attempt = 1; ; attempt++) {
@@ -146,20 +148,20 @@ export class MerchantSaveOperation implements Target {
               continue;
             }
             if (!current) {
-              const found = await this.locate(record, held.code, false, signal);
+              const other = await found(await this.locate(record, held.code, false, signal), ctx);
               fresh = true;
-              ctx.logger.debug(`yonbip merchant.save ${String(record.code)}: id ${held.id} refused, BIP has ${found?.id ?? 'no customer'} for this code`);
-              held = found;
+              ctx.logger.debug(`yonbip merchant.save ${String(record.code)}: id ${held.id} refused, BIP has ${other?.id ?? 'no customer'} for this code`);
+              held = other;
               continue;
             }
           } else if (held === undefined && !insertRefused) {
             // The code (or name) may have been taken since the lookup: by our own Insert whose answer was
             // lost (then that is our customer), or by another writer (then this becomes an Update).
             insertRefused = true;
-            const found = await this.locate(record, ctx.knownCode, insertMaybeApplied, signal);
-            if (found !== undefined) {
-              if (insertMaybeApplied) return { outcome: 'inserted', id: found.id, ...codeOf(found) };
-              held = found;
+            const taken = await found(await this.locate(record, ctx.knownCode, insertMaybeApplied, signal), ctx);
+            if (taken !== undefined) {
+              if (insertMaybeApplied) return { outcome: 'inserted', id: taken.id, ...codeOf(taken) };
+              held = taken;
               fresh = true;
               continue;
             }
@@ -173,8 +175,8 @@ export class MerchantSaveOperation implements Target {
         await sleep(delay, undefined, signal ? { signal } : undefined);
         if (held === undefined) {
           insertMaybeApplied = true;
-          const found = await this.locate(record, ctx.knownCode, true, signal);
-          if (found !== undefined) return { outcome: 'inserted', id: found.id, ...codeOf(found) };
+          const applied = await found(await this.locate(record, ctx.knownCode, true, signal), ctx);
+          if (applied !== undefined) return { outcome: 'inserted', id: applied.id, ...codeOf(applied) };
           // Not there: the Insert was not applied, send it again.
         }
         // An Update is repeated as it is (its contact rows are matched again against the saved customer).
@@ -256,6 +258,11 @@ export class MerchantSaveOperation implements Target {
     const { id: _id, merchantApplyRanges: _ranges, merchantContacterInfos, merchantAppliedDetail, ...header } = record;
     // The code BIP holds, not the mapped one: under a coding rule BIP refuses to change it.
     const data: Row = { ...header, code: held.code ?? header.code, id: held.id, _status: 'Update' };
+    // Fields the last delivery had and the source has emptied since: JSON null clears them (an
+    // absent field would keep BIP's stale value). Never the header's keys, nor the child rows.
+    for (const field of ctx.clears ?? []) {
+      if (!KEPT_ON_UPDATE.has(field) && record[field] === undefined) data[field] = null;
+    }
     if (Array.isArray(merchantContacterInfos) && merchantContacterInfos.length) {
       data.merchantContacterInfos = await this.contactsForUpdate(merchantContacterInfos as Row[], held.id, header.createOrg as string | undefined, ctx.signal);
     }
@@ -285,6 +292,18 @@ export class MerchantSaveOperation implements Target {
       return match ? { ...r, id: match, _status: 'Update' } : { ...r, _status: r._status ?? 'Insert' };
     });
   }
+}
+
+/** Fields a clear never touches: the record's identity, required fields, and child rows (those have their own `_status`). */
+const KEPT_ON_UPDATE = new Set(['id', 'code', 'name', 'createOrg', 'customerClass', 'merchantApplyRanges', 'merchantContacterInfos', 'merchantAppliedDetail']);
+
+/**
+ * A customer a lookup found, once core has checked that the id map ties it to no other source record
+ * (`ctx.checkFound` rejects with `target.key_collision` otherwise): never update another record's customer.
+ */
+async function found(held: Held | undefined, ctx: WriteContext): Promise<Held | undefined> {
+  if (held !== undefined) await ctx.checkFound?.(held);
+  return held;
 }
 
 function codeOf(held: { code: string | undefined }): { targetCode?: string } {

@@ -234,6 +234,7 @@ export class MerchantStore {
     if (!createOrg) throw new Refusal('管理组织不能为空');
     this.orgExists(createOrg, '管理组织');
     const header = headerOf(data);
+    for (const [k, v] of Object.entries(header)) if (v === null) delete header[k];
     if (typeof header.customerClass === 'string' && !this.tenant.customerClasses.some((c) => c.id === header.customerClass)) {
       throw new Refusal(`客户分类[${header.customerClass}]不存在`);
     }
@@ -285,6 +286,9 @@ export class MerchantStore {
     if (!old) throw new Refusal(`客户档案不存在或已删除，id=${id}`);
     const m: SandboxMerchant = structuredClone(old);
     Object.assign(m, headerOf(data));
+    // JSON null clears a header field (an absent one keeps its value): qiao sends it for a field
+    // emptied in the source. An empty multilingual text is refused instead (不能为空).
+    for (const [k, v] of Object.entries(m)) if (v === null) delete (m as Row)[k];
     if (data.code !== undefined) {
       const code = text(data.code);
       if (!code) throw new Refusal('客户编码不能为空');

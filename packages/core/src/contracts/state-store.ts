@@ -20,6 +20,14 @@ export interface QueueItem {
   lastErrorMessage: string | null;
   /** The target id this key was last delivered under (id map), filled in by `claim`. */
   knownId?: string | null;
+  /** The target's code this key was last delivered under (as the target answered it), filled in by `claim`. */
+  knownCode?: string | null;
+  /**
+   * The top-level fields of the payload last delivered for this key, filled in by `claim`; `null`
+   * when unknown (never delivered, or delivered before qiao kept them). An update clears those the
+   * payload no longer has.
+   */
+  knownFields?: string[] | null;
   runId: string;
   createdAt: string;
   updatedAt: string;
@@ -39,6 +47,19 @@ export interface Delivered {
   key: string;
   fingerprint: string;
   targetId: string | null;
+  /** The target's code of the record as the target answered the last write (a coding rule may have replaced it). */
+  targetCode?: string | null;
+  /** The mapped upsert key (the operation's `upsert.key`, e.g. YonBIP's `code`) last delivered for this key. */
+  businessKey?: string | null;
+  /** The top-level fields the delivered payload had (see {@link QueueItem.knownFields}). */
+  fields?: string[] | null;
+}
+
+/** What {@link StateStore.holders} looks for: id map rows holding any of these codes or target ids. */
+export interface HolderQuery {
+  /** Matched against both the mapped upsert key (`businessKey`) and the code the target answered (`targetCode`). */
+  codes?: string[];
+  targetIds?: string[];
 }
 
 export interface Completion {
@@ -47,6 +68,12 @@ export interface Completion {
   fingerprint: string;
   outcome: WriteOutcome;
   targetId?: string | undefined;
+  /** The code the target answered; a missing one keeps the known code. */
+  targetCode?: string | undefined;
+  /** The mapped upsert key of the payload written. */
+  businessKey?: string | undefined;
+  /** The top-level fields of the payload written (those with a value). */
+  fields?: string[] | undefined;
 }
 
 export interface Failure {
@@ -217,6 +244,12 @@ export interface StateStore {
   /** What was last delivered for these keys (keys never delivered are absent from the map). */
   delivered(scheme: string, keys: string[]): Promise<Map<string, Delivered>>;
   /**
+   * The id map rows (of any source key) that hold one of these codes, as the mapped upsert key or as
+   * the code the target answered, or one of these target ids. The write pool asks it before a write, so
+   * that two source records never share one target record.
+   */
+  holders(scheme: string, query: HolderQuery): Promise<Delivered[]>;
+  /**
    * Adds items to the queue, durably, in one transaction: pending, or dead letters for items with
    * `dead`. An item replaces the queued item of the same key (a dead letter included); one in flight
    * keeps its status and is written again, with the new content, once the current write completes.
@@ -224,11 +257,13 @@ export interface StateStore {
   enqueue(scheme: string, runId: string, items: EnqueueItem[]): Promise<void>;
   /**
    * Marks up to `limit` pending items in flight (attempts + 1) and returns them, oldest first, each
-   * with `knownId`: the target id its key was last delivered under (or `null`).
+   * with `knownId`, `knownCode` and `knownFields`: the target id, the target's code and the payload's
+   * fields its key was last delivered with (or `null`).
    */
   claim(scheme: string, limit: number): Promise<QueueItem[]>;
   /**
-   * Records the deliveries (fingerprint, and target id when given; a missing one keeps the known id)
+   * Records the deliveries (fingerprint, business key, fields, and target id and code when given; a
+   * missing one keeps the known one)
    * and takes the items off the queue, in one transaction. An item whose key was read again while in
    * flight (its queued fingerprint differs) goes back to pending, to be written with the new content.
    */

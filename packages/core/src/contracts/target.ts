@@ -19,6 +19,20 @@ export interface WriteContext {
    */
   knownCode?: string | undefined;
   /**
+   * Top-level fields of the payload to clear, on an update only: the last payload delivered for this
+   * key had them, this one has none (the source field was emptied), and the scheme does not keep them
+   * (`target.keepWhenEmpty`). The target sends each as a clear in the form its system accepts; on an
+   * insert it ignores them (an insert leaves empty fields out).
+   */
+  clears?: string[] | undefined;
+  /**
+   * Called by the target before it writes to a record it found by a lookup (rather than by
+   * `knownId`): rejects with a `RecordError` (reason `target.key_collision`) when the id map ties that
+   * record to another source key. Two source records that map to one target key are refused, never
+   * merged into one record. Absent when there is nothing to check against.
+   */
+  checkFound?: ((found: { id: string; code?: string | undefined }) => Promise<void>) | undefined;
+  /**
    * An earlier attempt at this write may have reached the target (the process died while it was in
    * flight, or the answer was lost). The target must find out before it inserts.
    */

@@ -6,6 +6,7 @@ import type { RunReport, StateStore } from '../contracts/state-store.js';
 import type { Target } from '../contracts/target.js';
 import { isQiaoError, type Problem } from '../errors/errors.js';
 import { checkpoint, startCursor } from './checkpoint.js';
+import { KeyGuard } from './collisions.js';
 import { Enqueuer } from './enqueue.js';
 import { mapPayload, mapRecord, type MapStage } from './map.js';
 import { QueueFlow } from './queue-flow.js';
@@ -26,6 +27,13 @@ export interface RunSchemeOptions {
   store: StateStore;
   /** Checks a mapped payload against the operation's input schema. */
   checkPayload?: (payload: unknown) => Problem[];
+  /**
+   * The operation's upsert key (`upsert.key` of its manifest, e.g. `code`): a record whose value of it
+   * another source record holds becomes a dead letter (`target.key_collision`). Absent: not checked.
+   */
+  upsertKey?: string | undefined;
+  /** Top-level target fields an update never clears when the mapping yields nothing for them (`target.keepWhenEmpty`). @default [] */
+  keepWhenEmpty?: readonly string[] | undefined;
   params?: Record<string, unknown>;
   detail?: boolean;
   /** Read from the stored cursor (minus look-back) rather than from the beginning. */
@@ -124,6 +132,8 @@ async function resume({ o, logger, tally, stop, flow, mapping }: Run): Promise<W
     flow,
     stop,
     remap: (item) => mapPayload({ stream: o.stream, key: item.key, data: item.source ?? {} }, mapping),
+    keys: o.upsertKey ? new KeyGuard({ store, scheme, upsertKey: o.upsertKey }) : undefined,
+    keepWhenEmpty: new Set(o.keepWhenEmpty ?? []),
   });
   if (!o.drainOnly) pool.warmUp();
   const leftover = (await store.counts(scheme)).pending;

@@ -69,7 +69,19 @@ export function wireScheme(loaded: LoadedScheme, options: WireOptions = {}): Wir
 
 export type RunLoadedOptions = Omit<
   RunSchemeOptions,
-  'scheme' | 'stream' | 'source' | 'mapper' | 'target' | 'store' | 'checkPayload' | 'params' | 'detail' | 'incremental' | 'lookbackMs'
+  | 'scheme'
+  | 'stream'
+  | 'source'
+  | 'mapper'
+  | 'target'
+  | 'store'
+  | 'checkPayload'
+  | 'params'
+  | 'detail'
+  | 'incremental'
+  | 'lookbackMs'
+  | 'upsertKey'
+  | 'keepWhenEmpty'
 > &
   WireOptions & { wired?: WiredScheme };
 
@@ -87,6 +99,8 @@ export async function runLoadedScheme(loaded: LoadedScheme, store: StateStore, o
     mapper: loaded.mapper,
     store,
     checkPayload: loaded.checkPayload,
+    upsertKey: loaded.target.operation.upsert?.key,
+    keepWhenEmpty: loaded.scheme.target.keepWhenEmpty,
     params: loaded.source.params,
     detail: loaded.source.detail,
     incremental: loaded.source.incremental,

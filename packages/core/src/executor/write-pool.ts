@@ -3,6 +3,8 @@ import type { Logger } from '../contracts/logger.js';
 import type { Completion, Failure, QueueItem, StateStore } from '../contracts/state-store.js';
 import type { Target, TargetPayload } from '../contracts/target.js';
 import { ConnectorAuthError, RecordError, RetryableError } from '../errors/errors.js';
+import { clearsFor, fieldsOf } from './clears.js';
+import type { KeyGuard } from './collisions.js';
 import type { MappedDead, MappedPayload } from './map.js';
 import type { QueueFlow } from './queue-flow.js';
 import type { RunTally } from './report.js';
@@ -26,6 +28,10 @@ export interface WritePoolStage {
   stop: RunStop;
   /** Maps again, with the mapping of today, a record that failed to map before and was re-queued. */
   remap: (item: QueueItem) => Promise<MappedPayload | MappedDead>;
+  /** Refuses a record whose target key another source record holds (collisions.ts); absent: no upsert key to check. */
+  keys?: KeyGuard | undefined;
+  /** Fields an update never clears (the scheme's `target.keepWhenEmpty`). */
+  keepWhenEmpty?: ReadonlySet<string> | undefined;
 }
 
 /** The outcomes of writes, saved to the store in batches (one transaction each). */
@@ -140,15 +146,31 @@ export class WritePool {
   private async write(item: QueueItem): Promise<void> {
     const payload = item.payload ?? (await this.mapAgain(item));
     if (!payload) return;
+    const { keys } = this.o;
     try {
+      const refused = await keys?.check(item.key, payload);
+      if (refused) throw refused;
       const result = await this.o.target.write(payload, {
         key: item.key,
         knownId: item.knownId ?? undefined,
+        knownCode: item.knownCode ?? undefined,
+        clears: clearsFor(item.knownFields, payload, this.o.keepWhenEmpty ?? new Set()),
+        checkFound: keys?.checkFound(item.key, payload),
         maybeWritten: item.maybeWritten,
         signal: this.writeSignal,
         logger: this.o.logger,
       });
-      this.results.completions.push({ id: item.id, key: item.key, fingerprint: item.fingerprint, outcome: result.outcome, targetId: result.id });
+      keys?.written(item.key, payload, result);
+      this.results.completions.push({
+        id: item.id,
+        key: item.key,
+        fingerprint: item.fingerprint,
+        outcome: result.outcome,
+        targetId: result.id,
+        targetCode: result.targetCode,
+        businessKey: keys?.businessKey(payload),
+        fields: fieldsOf(payload),
+      });
       this.o.tally.written(result.outcome);
     } catch (e) {
       this.failed(item, e);

@@ -24,6 +24,8 @@ export interface SchemeFile {
     operation: string;
     connection?: Record<string, unknown>;
     limits?: Limits;
+    /** Top-level target fields an update never clears (see the scheme schema). */
+    keepWhenEmpty?: string[];
   };
   mapping: MappingSpec;
   schedule?: { cron: string; timezone?: string };

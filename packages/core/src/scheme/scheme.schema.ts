@@ -67,6 +67,16 @@ export const schemeSchema = {
         operation: { type: 'string' },
         connection: { type: 'object' },
         limits,
+        keepWhenEmpty: {
+          type: 'array',
+          uniqueItems: true,
+          items: { type: 'string', minLength: 1 },
+          description:
+            'Top-level target fields (mapping targets up to the first dot, e.g. website, address) that an update never clears. ' +
+            'By default, when a field the mapping filled in the last delivery yields nothing now (emptied in the source), the update clears it in the target; ' +
+            'list a field here to keep what the target holds instead. Inserts always leave empty fields out.',
+          examples: [['website']],
+        },
       },
     },
     mapping: {

@@ -84,6 +84,7 @@ export async function checkAgainstConnectors(scheme: SchemeFile, file: string, r
   const { mapper, problems: mappingProblems } = DeclarativeMapper.compile(scheme.mapping, file);
   problems.push(...mappingProblems);
   if (operation) problems.push(...checkMappingTargets(scheme, operation, file));
+  problems.push(...checkKeepWhenEmpty(scheme, file));
 
   const { lookbackMs, problems: incrementalProblems } = checkIncremental(scheme, stream, file);
   problems.push(...incrementalProblems);
@@ -135,6 +136,24 @@ function checkMappingTargets(scheme: SchemeFile, operation: OperationManifest, f
     });
   }
   return problems;
+}
+
+/** `target.keepWhenEmpty`: each entry a top-level field the mapping fills (what an update could clear). */
+function checkKeepWhenEmpty(scheme: SchemeFile, file: string): Problem[] {
+  const heads = [...new Set(Object.keys(scheme.mapping).map((t) => t.split('.')[0]!))];
+  return (scheme.target.keepWhenEmpty ?? []).flatMap((field, i): Problem[] => {
+    if (heads.includes(field)) return [];
+    const guess = closest(field, heads);
+    return [
+      {
+        file,
+        pointer: `/target/keepWhenEmpty/${i}`,
+        expected: `a top-level field the mapping fills (${heads.join(', ')})`,
+        found: JSON.stringify(field),
+        hint: guess ? `did you mean ${guess}?` : field.includes('.') ? `name the top-level field: ${field.split('.')[0]}` : 'remove it, or map the field',
+      },
+    ];
+  });
 }
 
 /** `source.incremental`: a lookback that parses, on a stream that has a cursor. */

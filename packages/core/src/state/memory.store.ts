@@ -4,6 +4,7 @@ import type {
   EnqueueItem,
   ErrorGroup,
   Failure,
+  HolderQuery,
   QueueItem,
   QueueStatus,
   RunLock,
@@ -93,6 +94,14 @@ export class MemoryStateStore implements StateStore, StateAdmin {
     return out;
   }
 
+  async holders(scheme: string, query: HolderQuery): Promise<Delivered[]> {
+    const codes = new Set(query.codes ?? []);
+    const ids = new Set(query.targetIds ?? []);
+    return [...this.s(scheme).delivered.values()].filter(
+      (d) => (d.businessKey != null && codes.has(d.businessKey)) || (d.targetCode != null && codes.has(d.targetCode)) || (d.targetId != null && ids.has(d.targetId)),
+    );
+  }
+
   async enqueue(scheme: string, runId: string, items: EnqueueItem[]): Promise<void> {
     const st = this.s(scheme);
     const now = new Date().toISOString();
@@ -137,7 +146,8 @@ export class MemoryStateStore implements StateStore, StateAdmin {
       const item = st.byId.get(id)!;
       this.setStatus(st, item, 'in-flight');
       item.attempts++;
-      out.push({ ...item, knownId: st.delivered.get(item.key)?.targetId ?? null });
+      const d = st.delivered.get(item.key);
+      out.push({ ...item, knownId: d?.targetId ?? null, knownCode: d?.targetCode ?? null, knownFields: d?.fields ?? null });
     }
     return out;
   }
@@ -160,7 +170,14 @@ export class MemoryStateStore implements StateStore, StateAdmin {
         item.lastErrorMessage = null;
       }
       const prev = st.delivered.get(c.key);
-      st.delivered.set(c.key, { key: c.key, fingerprint: c.fingerprint, targetId: c.targetId ?? prev?.targetId ?? null });
+      st.delivered.set(c.key, {
+        key: c.key,
+        fingerprint: c.fingerprint,
+        targetId: c.targetId ?? prev?.targetId ?? null,
+        targetCode: c.targetCode ?? prev?.targetCode ?? null,
+        businessKey: c.businessKey ?? prev?.businessKey ?? null,
+        fields: c.fields ?? prev?.fields ?? null,
+      });
     }
   }
 

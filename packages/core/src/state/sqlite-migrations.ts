@@ -48,6 +48,16 @@ export const migrations: string[] = [
   `ALTER TABLE locks ADD COLUMN renewed_at TEXT;
    ALTER TABLE locks ADD COLUMN lease_ms INTEGER;
    ALTER TABLE locks ADD COLUMN token TEXT;`,
+  // v5: the id map keeps the code the target answered (a YonBIP coding rule may replace the one sent),
+  // the mapped upsert key (two source records mapping to one code are refused, not merged), and the
+  // top-level fields of the payload delivered (an update clears those the mapping no longer yields).
+  // Rows delivered before keep NULLs: unknown, so no collision is seen through them and nothing is cleared.
+  `ALTER TABLE delivered ADD COLUMN target_code TEXT;
+   ALTER TABLE delivered ADD COLUMN business_key TEXT;
+   ALTER TABLE delivered ADD COLUMN fields TEXT;
+   CREATE INDEX delivered_business_key ON delivered (scheme, business_key);
+   CREATE INDEX delivered_target_code ON delivered (scheme, target_code);
+   CREATE INDEX delivered_target_id ON delivered (scheme, target_id);`,
 ];
 
 /** The schema version this qiao writes (`PRAGMA user_version`). */

@@ -19,8 +19,29 @@ interface QueueRow {
   updated_at: string;
 }
 
-/** One completion as a row of a JSON batch: id, key, fingerprint, target id. */
-type CompletionRow = [id: number, key: string, fingerprint: string, targetId: string | null];
+/** One completion as a row of a JSON batch: id, key, fingerprint, target id, target code, business key, fields. */
+type CompletionRow = [id: number, key: string, fingerprint: string, targetId: string | null, targetCode: string | null, businessKey: string | null, fields: string | null];
+
+/** A row of the id map. */
+export interface DeliveredRow {
+  key: string;
+  fingerprint: string;
+  target_id: string | null;
+  target_code: string | null;
+  business_key: string | null;
+  fields: string | null;
+}
+
+export function toDelivered(row: DeliveredRow): Delivered {
+  return {
+    key: row.key,
+    fingerprint: row.fingerprint,
+    targetId: row.target_id,
+    targetCode: row.target_code,
+    businessKey: row.business_key,
+    fields: row.fields === null ? null : (JSON.parse(row.fields) as string[]),
+  };
+}
 
 /**
  * The write queue and the id map of a SQLite state database. A queue row per key waiting to be
@@ -35,8 +56,8 @@ export class SqliteQueue {
   constructor(private readonly db: Database.Database) {
     this.journal = new SqliteJournal(db);
     this.stmts = {
-      delivered: db.prepare<[string, string], { key: string; fingerprint: string; target_id: string | null }>(
-        'SELECT key, fingerprint, target_id FROM delivered WHERE scheme = ? AND key IN (SELECT value FROM json_each(?))',
+      delivered: db.prepare<[string, string], DeliveredRow>(
+        'SELECT key, fingerprint, target_id, target_code, business_key, fields FROM delivered WHERE scheme = ? AND key IN (SELECT value FROM json_each(?))',
       ),
       enqueue: db.prepare(
         `INSERT INTO queue (scheme, key, payload, source, fingerprint, cursor, status, attempts, last_error_code, last_error_message, maybe_written, run_id, created_at, updated_at)
@@ -57,10 +78,13 @@ export class SqliteQueue {
       // Completions come as one JSON array [[id, key, fp, tid]] per batch: a few statements, not a few per
       // item. A done item leaves the queue; one read again while in flight (new fingerprint) is pending again.
       deliver: db.prepare(
-        `INSERT INTO delivered (scheme, key, fingerprint, target_id, delivered_at)
-         SELECT @scheme, value ->> 1, value ->> 2, value ->> 3, @now FROM json_each(@batch) WHERE true
+        `INSERT INTO delivered (scheme, key, fingerprint, target_id, target_code, business_key, fields, delivered_at)
+         SELECT @scheme, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, @now FROM json_each(@batch) WHERE true
          ON CONFLICT (scheme, key) DO UPDATE SET fingerprint = excluded.fingerprint,
-           target_id = COALESCE(excluded.target_id, delivered.target_id), delivered_at = excluded.delivered_at`,
+           target_id = COALESCE(excluded.target_id, delivered.target_id),
+           target_code = COALESCE(excluded.target_code, delivered.target_code),
+           business_key = COALESCE(excluded.business_key, delivered.business_key),
+           fields = COALESCE(excluded.fields, delivered.fields), delivered_at = excluded.delivered_at`,
       ),
       completeDone: db.prepare(
         `DELETE FROM queue WHERE id IN (
@@ -92,7 +116,7 @@ export class SqliteQueue {
     const out = new Map<string, Delivered>();
     if (keys.length === 0) return out;
     for (const row of this.stmts.delivered.all(scheme, JSON.stringify(keys))) {
-      out.set(row.key, { key: row.key, fingerprint: row.fingerprint, targetId: row.target_id });
+      out.set(row.key, toDelivered(row));
     }
     return out;
   }
@@ -123,14 +147,29 @@ export class SqliteQueue {
       const items = this.stmts.claim.all(new Date().toISOString(), scheme, limit).map(toItem);
       // The id map of the whole batch in one query, rather than a lookup per row.
       const known = this.delivered(scheme, items.map((i) => i.key));
-      for (const item of items) item.knownId = known.get(item.key)?.targetId ?? null;
+      for (const item of items) {
+        const d = known.get(item.key);
+        item.knownId = d?.targetId ?? null;
+        item.knownCode = d?.targetCode ?? null;
+        item.knownFields = d?.fields ?? null;
+      }
       return items.sort((a, b) => a.id - b.id);
     })();
   }
 
   complete(scheme: string, completions: Completion[]): void {
     if (completions.length === 0) return;
-    const batch = JSON.stringify(completions.map((c): CompletionRow => [c.id, c.key, c.fingerprint, c.targetId ?? null]));
+    const batch = JSON.stringify(
+      completions.map((c): CompletionRow => [
+        c.id,
+        c.key,
+        c.fingerprint,
+        c.targetId ?? null,
+        c.targetCode ?? null,
+        c.businessKey ?? null,
+        c.fields ? JSON.stringify(c.fields) : null,
+      ]),
+    );
     const now = new Date().toISOString();
     this.db.transaction(() => {
       this.stmts.deliver.run({ scheme, batch, now });

@@ -7,6 +7,7 @@ import type {
   EnqueueItem,
   ErrorGroup,
   Failure,
+  HolderQuery,
   LeaseOptions,
   ListOptions,
   LockHolder,
@@ -20,6 +21,7 @@ import type {
 } from '../contracts/state-store.js';
 import { InputError } from '../errors/errors.js';
 import { migrate } from './sqlite-migrations.js';
+import { SqliteIdMap } from './sqlite-id-map.js';
 import { SqliteQueue } from './sqlite-queue.js';
 import { SqliteRunLock } from './sqlite-run.lock.js';
 import { stateCorrupt, stateDeleted, stateReadOnly, toStateError, type StatePaths } from './state-errors.js';
@@ -72,6 +74,7 @@ export class SqliteStateStore implements StateStore, StateAdmin {
   private readonly identity: { dev: number; ino: number };
   private readonly runLock: SqliteRunLock;
   private readonly queue: SqliteQueue;
+  private readonly idMap: SqliteIdMap;
   private readonly stmts;
 
   /**
@@ -112,6 +115,7 @@ export class SqliteStateStore implements StateStore, StateAdmin {
       throw e;
     }
     this.queue = new SqliteQueue(db);
+    this.idMap = new SqliteIdMap(db);
     this.stmts = {
       getCursor: db.prepare<[string, string], { value: string }>('SELECT value FROM cursors WHERE scheme = ? AND stream = ?'),
       setCursor: db.prepare(
@@ -176,6 +180,10 @@ export class SqliteStateStore implements StateStore, StateAdmin {
 
   async delivered(scheme: string, keys: string[]): Promise<Map<string, Delivered>> {
     return this.guard(() => this.queue.delivered(scheme, keys));
+  }
+
+  async holders(scheme: string, query: HolderQuery): Promise<Delivered[]> {
+    return this.guard(() => this.idMap.holders(scheme, query));
   }
 
   async enqueue(scheme: string, runId: string, items: EnqueueItem[]): Promise<void> {

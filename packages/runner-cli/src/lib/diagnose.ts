@@ -13,6 +13,12 @@ export const genericDiagnoses: readonly Diagnosis[] = [
     reason: 'payload.invalid',
     hint: "The mapped payload does not fit the target operation's schema: fix the mapping (see `qiao preview <scheme>`), then `qiao queue retry <scheme>`.",
   },
+  {
+    reason: 'target.key_collision',
+    hint:
+      'Two source records map to one target key (the operation upsert key, e.g. code): fix the value the key is mapped from in the source for the refused record (the first one named), ' +
+      'then `qiao run`, which reads the edited record and replaces this dead letter. qiao never merges two records into one.',
+  },
   { reason: /\.network$/, hint: 'The system could not be reached: check the URL and the network; queued writes are kept and resume on the next run.' },
   {
     reason: /\.rate_limited$/,
