@@ -24,6 +24,8 @@ export interface SchemeFile {
     operation: string;
     connection?: Record<string, unknown>;
     limits?: Limits;
+    /** What to do about records deleted in the source. @default 'report' */
+    onDelete?: 'report' | 'stop';
   };
   mapping: MappingSpec;
   schedule?: { cron: string; timezone?: string };
