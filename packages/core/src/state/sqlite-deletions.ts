@@ -36,9 +36,9 @@ export class SqliteDeletions {
            source = CASE WHEN @hasSource THEN excluded.source ELSE deletions.source END`,
       ),
       drop: db.prepare('DELETE FROM deletions WHERE scheme = ? AND key IN (SELECT value FROM json_each(?))'),
-      list: db.prepare<[string, string, number], DeletionRow>(
-        `SELECT * FROM deletions WHERE scheme = ? AND (? = '[]' OR status IN (SELECT value FROM json_each(?2)))
-         ORDER BY seen_at DESC, rowid DESC LIMIT ?`,
+      list: db.prepare<{ scheme: string; statuses: string; limit: number }, DeletionRow>(
+        `SELECT * FROM deletions WHERE scheme = @scheme AND (@statuses = '[]' OR status IN (SELECT value FROM json_each(@statuses)))
+         ORDER BY seen_at DESC, rowid DESC LIMIT @limit`,
       ),
       counts: db.prepare<[string], { status: DeletionStatus; n: number }>('SELECT status, COUNT(*) AS n FROM deletions WHERE scheme = ? GROUP BY status'),
     };
@@ -81,7 +81,7 @@ export class SqliteDeletions {
   }
 
   listDeletions(scheme: string, options: { status?: DeletionStatus[]; limit?: number } = {}): Deletion[] {
-    return this.stmts.list.all(scheme, JSON.stringify(options.status ?? []), options.limit ?? 100).map(toDeletion);
+    return this.stmts.list.all({ scheme, statuses: JSON.stringify(options.status ?? []), limit: options.limit ?? 100 }).map(toDeletion);
   }
 
   deletionCounts(scheme: string): Partial<Record<DeletionStatus, number>> {
