@@ -14,6 +14,7 @@ export {
   type MerchantListRow,
   type Multilingual,
 } from './operations/merchant-save.operation.js';
+export { MerchantStopOperation, STOP_API, UNSTOP_API } from './operations/merchant-stop.operation.js';
 export { sign, signedTokenQuery } from './transport/sign.js';
 export {
   DEFAULT_DATA_CENTER_URL,

@@ -19,6 +19,7 @@ export * from './mapping/declarative.mapper.js';
 export * from './reading/paged-detail.reader.js';
 export * from './executor/fingerprint.js';
 export * from './executor/run-scheme.js';
+export { isDeletionLog, type OnDelete } from './executor/deletes.js';
 export * from './executor/wire.js';
 export * from './state/sqlite.store.js';
 export * from './state/memory.store.js';

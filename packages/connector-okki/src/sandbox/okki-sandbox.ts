@@ -364,6 +364,24 @@ export class OkkiSandbox {
   }
 
   /**
+   * Restores a deleted company (OKKI's 回收站 → 恢复): it is live again with `update_time` now, so the
+   * next incremental read lists it, and `removed=1` no longer lists it.
+   * @returns whether the company was deleted
+   */
+  restoreCompany(id: string | number): boolean {
+    const c = this.removedById.get(Number(id));
+    if (!c) return false;
+    this.removedById.delete(c.company_id);
+    this.removed.splice(this.removed.indexOf(c), 1);
+    delete c.removed_time;
+    c.update_time = this.now();
+    c.edit_time = c.update_time;
+    this.byId.set(c.company_id, c);
+    this.reorder(c);
+    return true;
+  }
+
+  /**
    * Moves a live company to `index` of the list order without changing it (an order that moves under
    * the client; see {@link OkkiMutationKind} `shift`).
    */

@@ -5,6 +5,7 @@ import {
   readPagedDetail,
   type ListPage,
   type ConnectionContext,
+  type DeletedRecord,
   type ReadContext,
   type Source,
   type SourceRecord,
@@ -129,6 +130,35 @@ export class CompanyStream implements Source {
     }
     // Only a read that ran to its end gets here: one stopped early, failed or limited sets no checkpoint.
     if (clock.end !== undefined && query.closes && ctx.limit === undefined) ctx.checkpoint?.(clock.end);
+  }
+
+  /**
+   * 已删除客户: the customers deleted within the window {@link read} covers for the same context —
+   * `company/list` with `removed=1` on `update_time` (which OKKI's deletion sets; the docs do not say
+   * whether the window filters on the deletion moment, see shared/api/okki.md), from the cursor minus
+   * the look-back (the beginning on a first or `--full` read) to OKKI's `now` of the first answer.
+   * No detail calls (a deleted customer's detail answers 404); re-listed until settled like `read`.
+   * The stream's own `removed` param is ignored here.
+   */
+  async *readDeleted(ctx: ReadContext): AsyncGenerator<DeletedRecord> {
+    const query: ListQuery = { ...listQuery(ctx), removed: '1', start_index: 1 };
+    const label = `${OKKI_LABEL} company/list removed=1`;
+    const items = readPagedDetail<Record<string, unknown>, Record<string, unknown>>({
+      fetchPage: this.pager(query, ctx, {}),
+      firstPage: 1,
+      keyOf: companyKey,
+      window: 1,
+      signal: ctx.signal,
+      passes: COMPANY_LIST_PASSES,
+      versionOf: (row) => wallClock(row.update_time),
+      label,
+      onWarning: ctx.warn ?? ((code: string, message: string) => ctx.logger.warn(message, { code })),
+      onMissingKey: (row) => ctx.logger.warn(`${label}: row without company_id left out`, { name: row.name }),
+    });
+    for await (const item of items) {
+      const { data, cursor } = toRecord(item.row, item.key);
+      yield { stream: COMPANY_STREAM, key: item.key, deletedAt: cursor, data };
+    }
   }
 
   /**

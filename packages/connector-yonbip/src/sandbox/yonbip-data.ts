@@ -387,6 +387,59 @@ export class MerchantStore {
     return { code: 200, message: '操作成功', data: m };
   }
 
+  /**
+   * `merchant/stop` (`stopped`) or `merchant/unstop`: `{"data":[{merchantId, orgId}]}`; sets the
+   * customer's `stopStatus` (and `merchantAppliedDetail.stopstatus`) for an org it applies to. Answers
+   * in the batch shape of `merchant/batchDo` (`count`, `sucessCount`, `failCount`, `messages`), one
+   * message per refused row. Stopping a stopped customer succeeds and changes nothing. A customer that
+   * was never stopped has no `stopStatus` (the sandbox adds it on the first stop).
+   */
+  setStopped(body: string, stopped: boolean): Envelope {
+    let rows: Row[];
+    try {
+      const parsed = body.trim() === '' ? {} : parseBody(body);
+      if (!isRow(parsed) || !Array.isArray(parsed.data) || !parsed.data.every(isRow)) throw new Refusal('请求参数格式错误: data 应为 [{merchantId, orgId}]');
+      rows = parsed.data as Row[];
+    } catch (error) {
+      if (error instanceof Refusal) return { code: '999', message: error.message };
+      throw error;
+    }
+    const messages: string[] = [];
+    const infos: Row[] = [];
+    for (const r of rows) {
+      let id: string | undefined;
+      let orgId: string | undefined;
+      try {
+        id = idOf(r.merchantId, 'merchantId');
+        orgId = idOf(r.orgId, 'orgId');
+      } catch (error) {
+        if (!(error instanceof Refusal)) throw error;
+        messages.push(error.message);
+        continue;
+      }
+      if (!id || !orgId) {
+        messages.push('参数merchantId和orgId不能为空');
+        continue;
+      }
+      const m = this.byId.get(id);
+      if (!m) {
+        messages.push(`客户档案不存在或已删除，id=${id}`);
+        continue;
+      }
+      if (!m.merchantApplyRanges.some((a) => a.orgId === orgId)) {
+        messages.push(`客户[${m.code}]在组织[${orgId}]下不存在`);
+        continue;
+      }
+      m.stopStatus = stopped;
+      if (isRow(m.merchantAppliedDetail)) m.merchantAppliedDetail = { ...m.merchantAppliedDetail, stopstatus: stopped };
+      m.modifyTime = now();
+      m.pubts = now();
+      infos.push({ id: m.id, code: m.code, stopStatus: stopped });
+    }
+    const ok = rows.length - messages.length;
+    return { code: '200', message: '操作成功', data: { count: rows.length, sucessCount: ok, failCount: messages.length, messages, infos } };
+  }
+
   /** `orgunit/querytree`: the tenant's orgs (a flat tree: no parents in the sandbox), filtered by code, name, enable. */
   orgTree(body: string): Envelope {
     let q: Row;

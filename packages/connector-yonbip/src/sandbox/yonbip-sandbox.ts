@@ -162,6 +162,10 @@ export interface YonbipSandboxCounters {
   orgTree: number;
   /** `custcategory/tree` calls. */
   classTree: number;
+  /** `merchant/stop` calls (客户停用). */
+  stop: number;
+  /** `merchant/unstop` calls (客户启用). */
+  unstop: number;
   /** Customers created through the API. */
   inserts: number;
   /** Customers updated through the API. */
@@ -186,7 +190,7 @@ export interface SandboxRequest {
 }
 
 /** The gateway APIs of the sandbox. */
-export type YonbipSandboxApi = 'save' | 'list' | 'detail' | 'orgTree' | 'classTree';
+export type YonbipSandboxApi = 'save' | 'list' | 'detail' | 'orgTree' | 'classTree' | 'stop' | 'unstop';
 
 /** The registered gateway paths of the sandbox: `METHOD path` → its API. */
 const ROUTES: Record<string, YonbipSandboxApi> = {
@@ -195,6 +199,8 @@ const ROUTES: Record<string, YonbipSandboxApi> = {
   'GET /yonbip/digitalModel/merchant/detail': 'detail',
   'POST /yonbip/digitalModel/orgunit/querytree': 'orgTree',
   'POST /yonbip/digitalModel/custcategory/tree': 'classTree',
+  'POST /yonbip/digitalModel/merchant/stop': 'stop',
+  'POST /yonbip/digitalModel/merchant/unstop': 'unstop',
 };
 
 const TOKEN_PATHS = ['/open-auth/selfAppAuth/base/v1/getAccessToken', '/open-auth/selfAppAuth/getAccessToken'];
@@ -205,7 +211,7 @@ const NGINX_502 =
 /**
  * A local simulator of the YonBIP open platform on 127.0.0.1: the data-center lookup, the
  * self-built-app token service (real HMAC-SHA256 signature check) and the business gateway with
- * merchant save/list/detail, following shared/api/yonbip.md. 19-digit ids are written as bare JSON
+ * merchant save/list/detail/stop/unstop, following shared/api/yonbip.md. 19-digit ids are written as bare JSON
  * numbers, and compared as exact strings. The customers and BIP's rules for them are in
  * {@link MerchantStore}. Start it with {@link startYonbipSandbox}.
  */
@@ -219,6 +225,8 @@ export class YonbipSandbox {
     detail: 0,
     orgTree: 0,
     classTree: 0,
+    stop: 0,
+    unstop: 0,
     inserts: 0,
     updates: 0,
     rateLimited: 0,
@@ -241,7 +249,7 @@ export class YonbipSandbox {
   private readonly authPrefix: string;
   private readonly tokens = new Map<string, { expiresAt: number; calls: number }>();
   private readonly drops: Array<'destroy' | 'stall'> = [];
-  private readonly planned: Record<YonbipSandboxApi, YonbipFaultKind[]> = { save: [], list: [], detail: [], orgTree: [], classTree: [] };
+  private readonly planned: Record<YonbipSandboxApi, YonbipFaultKind[]> = { save: [], list: [], detail: [], orgTree: [], classTree: [], stop: [], unstop: [] };
   private readonly codePlans: Array<{ code: YonbipPlatformCode; on: string | undefined; left: number; applied: boolean }> = [];
   private readonly missingApis: Set<string>;
   private readonly unauthorisedApis: Set<string>;
@@ -466,6 +474,8 @@ export class YonbipSandbox {
       detail: () => this.store.detail(params),
       orgTree: () => this.store.orgTree(body),
       classTree: () => this.store.classTree(body),
+      stop: () => this.store.setStopped(body, true),
+      unstop: () => this.store.setStopped(body, false),
     };
     return this.gateway(req, res, params, name, apiPath, run[name]);
   }

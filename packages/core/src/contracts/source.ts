@@ -55,6 +55,21 @@ export interface ReadContext {
   checkpoint?: (cursor: string) => void;
 }
 
+/** A record the system lists as deleted (OKKI: `company/list` with `removed=1`). */
+export interface DeletedRecord {
+  /** Stream id from the manifest (`company`). */
+  stream: string;
+  /** Primary key of the deleted record, as {@link SourceRecord.key} gave it while it was live. */
+  key: string;
+  /**
+   * When it was deleted, in the stream's cursor format, as far as the system tells (OKKI: the deleted
+   * row's `update_time`, which its deletion sets).
+   */
+  deletedAt?: string | undefined;
+  /** What the deleted list still shows of it (OKKI: the list row: name, serial_id, …). */
+  data: Record<string, unknown>;
+}
+
 /**
  * The request dispatcher (请求调度者): reads pages of records from a system.
  * Paging, detail calls and cursors live here. Sources stream: memory must not grow with the number of records.
@@ -62,6 +77,16 @@ export interface ReadContext {
 export interface Source {
   /** The stream's records, each complete and in the shape of the manifest's `record` schema. */
   read(ctx: ReadContext): AsyncIterable<SourceRecord>;
+  /**
+   * Optional (declared by the stream manifest's `deletions`): the records deleted in the system
+   * within the window `read` covers for the same context — from `ctx.cursor` minus `ctx.lookbackMs`
+   * (everything on a first or `--full` read) to the system's clock. The run calls it after `read`
+   * finished and its writes were delivered, with the same context; deletions the next window
+   * overlaps are listed again, so whatever acts on them must be idempotent. It never calls
+   * `ctx.checkpoint`: the cursor stays `read`'s. A record deleted and then restored is not listed.
+   * @example for await (const d of source.readDeleted(ctx)) console.log(d.key, d.deletedAt)
+   */
+  readDeleted?(ctx: ReadContext): AsyncIterable<DeletedRecord>;
 }
 
 

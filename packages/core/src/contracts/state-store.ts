@@ -124,6 +124,89 @@ export interface RunReport {
   cursor?: string | null | undefined;
   /** Items delivered from an earlier run's queue before reading. */
   resumed?: number;
+  /** What the run did about records deleted in the source (`target.onDelete`); absent when it read none. */
+  deletions?: DeletionCounts;
+}
+
+/** The report's count of deletions (see {@link DeletionLog}). */
+export interface DeletionCounts {
+  /** Deleted records the source listed in this run's window. */
+  read: number;
+  /** New deletions recorded for `qiao overview` without touching the target (`onDelete: report`). */
+  reported: number;
+  /** Target records stopped (`onDelete: stop`), including those that already were. */
+  stopped: number;
+  /** Deleted records qiao never delivered: nothing to stop, only reported. */
+  notDelivered: number;
+  /** Stops that failed; retried by the next run. */
+  failed: number;
+  /** Deleted records that came back in the source: started again (or taken off the list). */
+  restored: number;
+}
+
+/**
+ * - `reported`: listed for the operator only (`onDelete: report`);
+ * - `not_delivered`: `onDelete: stop`, but qiao never wrote this key: nothing to stop;
+ * - `stop_pending`: to be stopped (recorded before the target is called: a crash leaves it here, and
+ *   the next run stops it);
+ * - `stopped`: the target record is stopped;
+ * - `stop_failed`: the stop failed (message says why); the next run tries again;
+ * - `restore_pending`: the source record came back; the target record is to be started again.
+ */
+export type DeletionStatus = 'reported' | 'not_delivered' | 'stop_pending' | 'stopped' | 'stop_failed' | 'restore_pending';
+
+/** A record deleted in the source, as the state keeps it. */
+export interface Deletion {
+  key: string;
+  /** Its name as the deleted list showed it, when it had one. */
+  name: string | null;
+  /** When it was deleted, by the source's clock (its cursor format), when the source said. */
+  deletedAt: string | null;
+  status: DeletionStatus;
+  /** The target id it was delivered under (id map), when qiao delivered it. */
+  targetId: string | null;
+  /** Why the last stop failed. */
+  message: string | null;
+  /** What the source's deleted list showed of it (mapped again to stop it, e.g. for YonBIP's org). */
+  source: Record<string, unknown> | null;
+  /** The run that first saw it deleted. */
+  runId: string;
+  /** When qiao first saw it deleted (ISO 8601). */
+  seenAt: string;
+  /** When its status last changed (ISO 8601). */
+  updatedAt: string;
+}
+
+/** A deletion to record or update; fields left out keep their stored values. */
+export interface DeletionUpdate {
+  key: string;
+  status: DeletionStatus;
+  name?: string | null | undefined;
+  deletedAt?: string | null | undefined;
+  targetId?: string | null | undefined;
+  message?: string | null | undefined;
+  source?: Record<string, unknown> | null | undefined;
+}
+
+/**
+ * The records deleted in the source of a scheme, one row per key, until the record comes back: what
+ * `qiao overview` lists and what `target.onDelete: stop` still has to do. Both stores implement it.
+ */
+export interface DeletionLog {
+  /** The stored deletions of these keys (keys without one are absent). */
+  deletionsOf(scheme: string, keys: string[]): Promise<Map<string, Deletion>>;
+  /** Records or updates deletions, in one transaction; a new row remembers `runId` and the time as first seen. */
+  saveDeletions(scheme: string, runId: string, rows: DeletionUpdate[]): Promise<void>;
+  /** Takes deletions off the log (the source records came back). */
+  dropDeletions(scheme: string, keys: string[]): Promise<void>;
+  /**
+   * Stored deletions, newest first (by when qiao saw them).
+   * @param options.status only these statuses @default every status
+   * @param options.limit @default 100
+   */
+  listDeletions(scheme: string, options?: { status?: DeletionStatus[]; limit?: number }): Promise<Deletion[]>;
+  /** How many deletions are stored, per status. */
+  deletionCounts(scheme: string): Promise<Partial<Record<DeletionStatus, number>>>;
 }
 
 /**

@@ -100,6 +100,45 @@ export interface Target {
   preflight?(ctx: PreflightContext): Promise<PreflightFinding[]>;
 }
 
+/** What {@link Remover.remove} and {@link Remover.restore} get. */
+export interface RemoveContext {
+  /** The source record's primary key. */
+  key: string;
+  /** The target id the key was delivered under (id map): only records qiao delivered are stopped. */
+  knownId: string;
+  /**
+   * The scheme's mapping of what the source still shows of the record (a deleted row), when it could
+   * be mapped: tells the target what it cannot know from the id alone (YonBIP: the org, `createOrg`).
+   */
+  payload?: TargetPayload | undefined;
+  signal: AbortSignal;
+  logger: Logger;
+}
+
+/**
+ * - `stopped` / `started`: the record was stopped (disabled) / started again;
+ * - `unchanged`: it already was (stopping a stopped record is not an error);
+ * - `gone`: the target no longer holds it: nothing to stop.
+ */
+export type RemoveOutcome = 'stopped' | 'started' | 'unchanged' | 'gone';
+
+/**
+ * The other side of a write operation (declared by its manifest's `remove`): stops (disables) a
+ * record the operation wrote, for a scheme's `target.onDelete: stop`, and starts it again when the
+ * source record comes back. Both must be idempotent: a run that dies midway repeats them.
+ * Errors as for {@link Target.write}: `RecordError` for this record, `RetryableError` to stop the run.
+ */
+export interface Remover {
+  /** Stops (disables) the record delivered under `ctx.knownId`. */
+  remove(ctx: RemoveContext): Promise<{ outcome: RemoveOutcome }>;
+  /** Optional: starts a stopped record again (its source record was restored or edited). */
+  restore?(ctx: RemoveContext): Promise<{ outcome: RemoveOutcome }>;
+}
+
+/** The DI token a connector registers the remover of operation `id` under (see {@link Remover}). */
+export function removerToken(operationId: string): InjectionToken<Remover> {
+  return `qiao.remover:${operationId}`;
+}
 
 /** The DI token a connector registers the target of operation `id` under. */
 export function targetToken(operationId: string): InjectionToken<Target> {

@@ -3,10 +3,11 @@ import { silentLogger } from '../contracts/logger.js';
 import type { Mapper } from '../contracts/mapper.js';
 import type { Source } from '../contracts/source.js';
 import type { RunReport, StateStore } from '../contracts/state-store.js';
-import type { Target } from '../contracts/target.js';
+import type { Remover, Target } from '../contracts/target.js';
 import { isQiaoError, type Problem } from '../errors/errors.js';
 import { checkpoint, startCursor } from './checkpoint.js';
 import { KeyGuard } from './collisions.js';
+import { ComebackWatch, handleDeletions, isDeletionLog, type OnDelete } from './deletes.js';
 import { Enqueuer } from './enqueue.js';
 import { mapPayload, mapRecord, type MapStage } from './map.js';
 import { QueueFlow } from './queue-flow.js';
@@ -51,6 +52,13 @@ export interface RunSchemeOptions {
   batchSize?: number;
   /** Reading pauses while this many items wait to be written. @default 2000 */
   maxQueued?: number;
+  /**
+   * What to do about records deleted in the source (`target.onDelete`), when the source can list them
+   * (`Source.readDeleted`). Unset: deletions are not read.
+   */
+  onDelete?: OnDelete | undefined;
+  /** Stops target records whose source record was deleted (`onDelete: stop`), and starts them again. */
+  remover?: Remover | undefined;
   /** Wait for another run of the scheme to finish instead of refusing. */
   waitForLock?: boolean;
   /** Stops reading and starting writes (graceful stop); writes in flight finish. */
@@ -70,6 +78,8 @@ interface Run {
   stop: RunStop;
   flow: QueueFlow;
   mapping: MapStage;
+  /** Keys logged as deleted that the read meets live again (see deletes.ts). */
+  watch?: ComebackWatch | undefined;
 }
 
 /**
@@ -93,10 +103,31 @@ export async function runScheme(o: RunSchemeOptions): Promise<RunReport> {
   const run: Run = { o, logger: o.logger ?? silentLogger, tally, stop, flow, mapping: { mapper: o.mapper, checkPayload: o.checkPayload } };
   try {
     await store.startRun(scheme, tally.report);
+    const deletes = o.onDelete && !o.drainOnly && o.source.readDeleted && isDeletionLog(store);
+    if (deletes) run.watch = await ComebackWatch.load(store, scheme);
     const pool = await resume(run);
-    const read = o.drainOnly ? undefined : await readAndEnqueue(run);
+    let read = o.drainOnly ? undefined : await readAndEnqueue(run);
     tally.phase = 'write';
     await pool.drain();
+    if (deletes && read?.complete && stop.fatal === undefined && !stop.aborted) {
+      const done = await handleDeletions({
+        store,
+        scheme,
+        runId: tally.report.runId,
+        source: o.source,
+        read: readContext(run, await startCursor(store, scheme, o.stream, Boolean(o.incremental && !o.full))),
+        onDelete: o.onDelete!,
+        remover: o.remover,
+        mapping: run.mapping,
+        stream: o.stream,
+        watch: run.watch,
+        tally,
+        logger: run.logger,
+        signal: stop.signal,
+      });
+      // the cursor moves past these deletions only once they are all handled
+      if (!done.complete) read = { ...read, complete: false };
+    }
     tally.report.cursor = await checkpoint({ store, scheme, stream: o.stream, read, failed: stop.fatal !== undefined });
     // SQLite writes on into a state file deleted under it: say so now, not at the next run
     await store.checkIntact();
@@ -145,7 +176,8 @@ async function resume({ o, logger, tally, stop, flow, mapping }: Run): Promise<W
 }
 
 /** Reads the source, maps each record and enqueues it; a read error stops the run. */
-async function readAndEnqueue({ o, logger, tally, stop, flow, mapping }: Run): Promise<ReadOutcome | undefined> {
+async function readAndEnqueue(run: Run): Promise<ReadOutcome | undefined> {
+  const { o, logger, tally, stop, flow, mapping } = run;
   const { store, scheme } = o;
   tally.phase = 'read';
   const enqueuer = new Enqueuer({ store, scheme, runId: tally.report.runId, batchSize: o.batchSize ?? 200, tally, flow, signal: stop.signal });
@@ -168,6 +200,7 @@ async function readAndEnqueue({ o, logger, tally, stop, flow, mapping }: Run): P
       },
       async (rec) => {
         tally.counts.read++;
+        run.watch?.seen(rec);
         const m = await mapRecord(rec, mapping);
         if (m.kind === 'skip') tally.skipped(m.reason, m.message);
         else if (m.kind !== 'unchanged') await enqueuer.add(m);
@@ -180,4 +213,19 @@ async function readAndEnqueue({ o, logger, tally, stop, flow, mapping }: Run): P
     if (!stop.aborted || stop.fatal === undefined) stop.fail(e);
     return undefined;
   }
+}
+
+/** What the deleted list is read with: the read's window and params (the cursor has not moved yet). */
+function readContext({ o, logger, tally }: Run, cursor: string | undefined) {
+  return {
+    params: o.params ?? {},
+    detail: false,
+    cursor,
+    lookbackMs: o.lookbackMs ?? 0,
+    logger,
+    warn: (code: string, message: string) => {
+      logger.warn(message, { code });
+      tally.warnings.add(code, message);
+    },
+  };
 }

@@ -3,7 +3,7 @@ import { ConnectionCheckToken, ConnectionToken, type ConnectionCheck, type Conne
 import { silentLogger, type Logger } from '../contracts/logger.js';
 import { sourceToken, type Source } from '../contracts/source.js';
 import type { RunReport, StateStore } from '../contracts/state-store.js';
-import { targetToken, type Target } from '../contracts/target.js';
+import { removerToken, targetToken, type Remover, type Target } from '../contracts/target.js';
 import { redactingLogger } from '../http/redact.js';
 import type { LoadedScheme, ResolvedEndpoint } from '../scheme/load-scheme.js';
 import { Limiter } from '../http/limiter.js';
@@ -51,6 +51,8 @@ export function wireEndpoint(endpoint: ResolvedEndpoint, options: WireOptions = 
 export interface WiredScheme {
   source: Source;
   target: Target;
+  /** The operation's remover (`onDelete: stop`), when the connector registers one. */
+  remover?: Remover | undefined;
   sourceEndpoint: WiredEndpoint;
   targetEndpoint: WiredEndpoint;
 }
@@ -59,9 +61,11 @@ export interface WiredScheme {
 export function wireScheme(loaded: LoadedScheme, options: WireOptions = {}): WiredScheme {
   const sourceEndpoint = wireEndpoint(loaded.source, options);
   const targetEndpoint = wireEndpoint(loaded.target, options);
+  const removal = removerToken(loaded.target.operation.id);
   return {
     sourceEndpoint,
     targetEndpoint,
+    remover: targetEndpoint.container.isRegistered(removal, true) ? targetEndpoint.container.resolve(removal) : undefined,
     source: sourceEndpoint.container.resolve(sourceToken(loaded.source.stream.id)),
     target: targetEndpoint.container.resolve(targetToken(loaded.target.operation.id)),
   };
@@ -82,6 +86,8 @@ export type RunLoadedOptions = Omit<
   | 'lookbackMs'
   | 'upsertKey'
   | 'keepWhenEmpty'
+  | 'onDelete'
+  | 'remover'
 > &
   WireOptions & { wired?: WiredScheme };
 
@@ -105,6 +111,9 @@ export async function runLoadedScheme(loaded: LoadedScheme, store: StateStore, o
     detail: loaded.source.detail,
     incremental: loaded.source.incremental,
     lookbackMs: loaded.source.lookbackMs,
+    // a stream that cannot list its deleted records has nothing to report
+    onDelete: loaded.source.stream.deletions ? (loaded.scheme.target.onDelete ?? 'report') : undefined,
+    remover: wired.remover,
     concurrency: options.concurrency ?? wired.targetEndpoint.limiter.limits.concurrency,
   });
 }

@@ -30,6 +30,12 @@ export interface StreamManifest {
   cursor?: { field: string; format: string; timezone?: string };
   /** Per-record detail call (the platform's info_api / info_key). */
   detail?: { api: string; key: string; label?: string };
+  /**
+   * The stream can also list the records deleted in the system within a read's window
+   * (`Source.readDeleted`), so a scheme's `target.onDelete` can act on them.
+   * @example { "label": "已删除客户 (removed=1)" }
+   */
+  deletions?: { label: string; description?: string };
   /** One record as the stream yields it (list row merged with detail). */
   record: JsonSchema;
 }
@@ -45,6 +51,12 @@ export interface OperationManifest {
   input: JsonSchema;
   /** How the operation decides insert vs update. */
   upsert?: { key: string; lookup: string };
+  /**
+   * The operation can stop (disable) a record it wrote, and start it again (`Remover`, registered
+   * under `removerToken(id)`), for a scheme's `target.onDelete: stop`.
+   * @example { "api": "/yonbip/digitalModel/merchant/stop", "restore": "/yonbip/digitalModel/merchant/unstop", "label": "客户停用" }
+   */
+  remove?: { api: string; restore?: string; label: string; description?: string };
 }
 
 export interface ConnectorManifest {

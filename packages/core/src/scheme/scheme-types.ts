@@ -26,6 +26,8 @@ export interface SchemeFile {
     limits?: Limits;
     /** Top-level target fields an update never clears (see the scheme schema). */
     keepWhenEmpty?: string[];
+    /** What to do about records deleted in the source. @default 'report' */
+    onDelete?: 'report' | 'stop';
   };
   mapping: MappingSpec;
   schedule?: { cron: string; timezone?: string };

@@ -77,6 +77,16 @@ export const schemeSchema = {
             'list a field here to keep what the target holds instead. Inserts always leave empty fields out.',
           examples: [['website']],
         },
+        onDelete: {
+          enum: ['report', 'stop'],
+          default: 'report',
+          description:
+            'What to do about records deleted in the source, when its stream can list them (its manifest declares `deletions`). ' +
+            'Both values read the records deleted in the same window as the run (OKKI: company/list with removed=1). ' +
+            '`report` (default): nothing is written; the run report counts them and `qiao overview` lists them. ' +
+            '`stop`: the target record qiao delivered for the key is stopped/disabled (YonBIP merchant/stop), and started again ' +
+            'if the source record comes back; a key qiao never delivered is only reported. Needs an operation that declares `remove`.',
+        },
       },
     },
     mapping: {

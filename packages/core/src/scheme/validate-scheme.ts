@@ -81,6 +81,8 @@ export async function checkAgainstConnectors(scheme: SchemeFile, file: string, r
     targetConnection = checkAgainst(m.connection, scheme.target.connection ?? {}, file, '/target/connection', problems);
   }
 
+  if (scheme.target.onDelete === 'stop') problems.push(...checkOnDeleteStop(scheme, stream, operation, file));
+
   const { mapper, problems: mappingProblems } = DeclarativeMapper.compile(scheme.mapping, file);
   problems.push(...mappingProblems);
   if (operation) problems.push(...checkMappingTargets(scheme, operation, file));
@@ -116,6 +118,30 @@ export function closest(name: string, known: string[]): string | undefined {
     }
   }
   return best;
+}
+
+/** `onDelete: stop` needs a stream that lists deleted records and an operation that can stop one. */
+function checkOnDeleteStop(scheme: SchemeFile, stream: StreamManifest | undefined, operation: OperationManifest | undefined, file: string): Problem[] {
+  const problems: Problem[] = [];
+  if (stream && !stream.deletions) {
+    problems.push({
+      file,
+      pointer: '/target/onDelete',
+      expected: `a source stream that lists deleted records (its manifest declares "deletions")`,
+      found: `stream ${scheme.source.connector} ${stream.id}, which cannot`,
+      hint: 'remove onDelete (or set it to report)',
+    });
+  }
+  if (operation && !operation.remove) {
+    problems.push({
+      file,
+      pointer: '/target/onDelete',
+      expected: `an operation that can stop the records it wrote (its manifest declares "remove")`,
+      found: `operation ${scheme.target.connector} ${operation.id}, which cannot`,
+      hint: 'set onDelete to report: deleted records are then listed by `qiao overview`',
+    });
+  }
+  return problems;
 }
 
 /** Mapping targets the operation does not have, when its input allows no other fields. */

@@ -1,5 +1,9 @@
 import type {
   Completion,
+  Deletion,
+  DeletionLog,
+  DeletionStatus,
+  DeletionUpdate,
   Delivered,
   EnqueueItem,
   ErrorGroup,
@@ -35,9 +39,11 @@ interface SchemeState {
  * they are counted). For tests and for measuring the engine without storage; nothing survives the
  * process, and its lock refuses a second run even in the same process.
  */
-export class MemoryStateStore implements StateStore, StateAdmin {
+export class MemoryStateStore implements StateStore, StateAdmin, DeletionLog {
   private readonly states = new Map<string, SchemeState>();
   private nextId = 1;
+  /** Deletions by scheme, then key (see {@link DeletionLog}). */
+  private readonly deletionLog = new Map<string, Map<string, Deletion>>();
 
   private s(scheme: string): SchemeState {
     let st = this.states.get(scheme);
@@ -260,6 +266,59 @@ export class MemoryStateStore implements StateStore, StateAdmin {
 
   async schemes(): Promise<string[]> {
     return [...this.states.keys()].sort();
+  }
+
+  private deletionsFor(scheme: string): Map<string, Deletion> {
+    let log = this.deletionLog.get(scheme);
+    if (!log) this.deletionLog.set(scheme, (log = new Map()));
+    return log;
+  }
+
+  async deletionsOf(scheme: string, keys: string[]): Promise<Map<string, Deletion>> {
+    const log = this.deletionsFor(scheme);
+    const out = new Map<string, Deletion>();
+    for (const key of keys) {
+      const d = log.get(key);
+      if (d) out.set(key, { ...d });
+    }
+    return out;
+  }
+
+  async saveDeletions(scheme: string, runId: string, rows: DeletionUpdate[]): Promise<void> {
+    const log = this.deletionsFor(scheme);
+    const now = new Date().toISOString();
+    for (const r of rows) {
+      const old = log.get(r.key);
+      const keep = <T>(v: T | undefined, was: T | null | undefined): T | null => (v !== undefined ? v : (was ?? null));
+      log.set(r.key, {
+        key: r.key,
+        status: r.status,
+        name: keep(r.name, old?.name),
+        deletedAt: keep(r.deletedAt, old?.deletedAt),
+        targetId: keep(r.targetId, old?.targetId),
+        message: keep(r.message, old?.message),
+        source: keep(r.source, old?.source),
+        runId: old?.runId ?? runId,
+        seenAt: old?.seenAt ?? now,
+        updatedAt: now,
+      });
+    }
+  }
+
+  async dropDeletions(scheme: string, keys: string[]): Promise<void> {
+    const log = this.deletionsFor(scheme);
+    for (const key of keys) log.delete(key);
+  }
+
+  async listDeletions(scheme: string, options: { status?: DeletionStatus[]; limit?: number } = {}): Promise<Deletion[]> {
+    const all = [...this.deletionsFor(scheme).values()].filter((d) => !options.status?.length || options.status.includes(d.status));
+    return all.reverse().sort((a, b) => (a.seenAt < b.seenAt ? 1 : a.seenAt > b.seenAt ? -1 : 0)).slice(0, options.limit ?? 100).map((d) => ({ ...d }));
+  }
+
+  async deletionCounts(scheme: string): Promise<Partial<Record<DeletionStatus, number>>> {
+    const out: Partial<Record<DeletionStatus, number>> = {};
+    for (const d of this.deletionsFor(scheme).values()) out[d.status] = (out[d.status] ?? 0) + 1;
+    return out;
   }
 
   async close(): Promise<void> {}

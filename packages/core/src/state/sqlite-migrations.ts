@@ -58,6 +58,22 @@ export const migrations: string[] = [
    CREATE INDEX delivered_business_key ON delivered (scheme, business_key);
    CREATE INDEX delivered_target_code ON delivered (scheme, target_code);
    CREATE INDEX delivered_target_id ON delivered (scheme, target_id);`,
+  // v6: records deleted in the source (`target.onDelete`), one row per scheme and key until it comes back.
+  `CREATE TABLE deletions (
+     scheme TEXT NOT NULL,
+     key TEXT NOT NULL,
+     name TEXT,
+     deleted_at TEXT,
+     status TEXT NOT NULL,
+     target_id TEXT,
+     message TEXT,
+     source TEXT,
+     run_id TEXT NOT NULL,
+     seen_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL,
+     PRIMARY KEY (scheme, key)
+   );
+   CREATE INDEX deletions_seen ON deletions (scheme, seen_at);`,
 ];
 
 /** The schema version this qiao writes (`PRAGMA user_version`). */

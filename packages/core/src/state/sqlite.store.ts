@@ -3,6 +3,10 @@ import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs'
 import { join } from 'node:path';
 import type {
   Completion,
+  Deletion,
+  DeletionLog,
+  DeletionStatus,
+  DeletionUpdate,
   Delivered,
   EnqueueItem,
   ErrorGroup,
@@ -22,6 +26,7 @@ import type {
 import { InputError } from '../errors/errors.js';
 import { migrate } from './sqlite-migrations.js';
 import { SqliteIdMap } from './sqlite-id-map.js';
+import { SqliteDeletions } from './sqlite-deletions.js';
 import { SqliteQueue } from './sqlite-queue.js';
 import { SqliteRunLock } from './sqlite-run.lock.js';
 import { stateCorrupt, stateDeleted, stateReadOnly, toStateError, type StatePaths } from './state-errors.js';
@@ -63,7 +68,7 @@ export interface SqliteStateStoreOptions {
  * Failures of the disk or the file (full, read-only, deleted, corrupt, I/O) reject as a `StateError`
  * naming the path and what to do (state-errors.ts); any other error is passed on as it is.
  */
-export class SqliteStateStore implements StateStore, StateAdmin {
+export class SqliteStateStore implements StateStore, StateAdmin, DeletionLog {
   readonly db: Database.Database;
   /** The database file. */
   readonly file: string;
@@ -75,6 +80,7 @@ export class SqliteStateStore implements StateStore, StateAdmin {
   private readonly runLock: SqliteRunLock;
   private readonly queue: SqliteQueue;
   private readonly idMap: SqliteIdMap;
+  private readonly deletions: SqliteDeletions;
   private readonly stmts;
 
   /**
@@ -116,6 +122,7 @@ export class SqliteStateStore implements StateStore, StateAdmin {
     }
     this.queue = new SqliteQueue(db);
     this.idMap = new SqliteIdMap(db);
+    this.deletions = new SqliteDeletions(db);
     this.stmts = {
       getCursor: db.prepare<[string, string], { value: string }>('SELECT value FROM cursors WHERE scheme = ? AND stream = ?'),
       setCursor: db.prepare(
@@ -246,6 +253,28 @@ export class SqliteStateStore implements StateStore, StateAdmin {
 
   async unlock(scheme: string, holder: Pick<LockHolder, 'pid' | 'host' | 'acquiredAt'>): Promise<boolean> {
     return this.guard(() => this.runLock.unlock(scheme, holder));
+  }
+
+  // ---- records deleted in the source (DeletionLog) ------------------------------------------------
+
+  async deletionsOf(scheme: string, keys: string[]): Promise<Map<string, Deletion>> {
+    return this.guard(() => this.deletions.deletionsOf(scheme, keys));
+  }
+
+  async saveDeletions(scheme: string, runId: string, rows: DeletionUpdate[]): Promise<void> {
+    this.guard(() => this.deletions.saveDeletions(scheme, runId, rows));
+  }
+
+  async dropDeletions(scheme: string, keys: string[]): Promise<void> {
+    this.guard(() => this.deletions.dropDeletions(scheme, keys));
+  }
+
+  async listDeletions(scheme: string, options?: { status?: DeletionStatus[]; limit?: number }): Promise<Deletion[]> {
+    return this.guard(() => this.deletions.listDeletions(scheme, options));
+  }
+
+  async deletionCounts(scheme: string): Promise<Partial<Record<DeletionStatus, number>>> {
+    return this.guard(() => this.deletions.deletionCounts(scheme));
   }
 
   // ---- both -------------------------------------------------------------------------------------

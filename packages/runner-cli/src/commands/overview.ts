@@ -51,6 +51,26 @@ export function renderOverview(o: SchemeOverview): string {
       if (d.diagnosis) lines.push(`      → ${d.diagnosis}`);
     }
   }
+  const deleted = o.deletions.records.length;
+  if (deleted) {
+    const total = Object.values(o.deletions.counts).reduce((a, b) => a + (b ?? 0), 0);
+    lines.push('', `Deleted in the source (${total}; ${o.deletions.sinceLastRun} since the last run)`);
+    lines.push(
+      table(
+        ['key', 'name', 'deleted at', 'seen', 'status', ''],
+        o.deletions.records.slice(0, 20).map((d) => [
+          d.key,
+          d.name ?? '-',
+          d.deletedAt ?? '-',
+          d.seenAt.replace('T', ' ').slice(0, 19),
+          d.status,
+          d.new ? 'new' : (d.message ?? ''),
+        ]),
+      ),
+    );
+    if (total > 20) lines.push(`  … and ${total - 20} more (--json lists 100)`);
+    if (o.deletions.counts.reported) lines.push(color.dim('  → to stop these in the target, set target.onDelete: stop in the scheme'));
+  }
   if (o.recentProblems.length) {
     lines.push('', 'Recent skips and stops');
     for (const d of o.recentProblems) {

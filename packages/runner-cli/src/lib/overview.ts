@@ -1,4 +1,4 @@
-import type { QueueStatus, RunReport, StateAdmin } from '@qiao/core';
+import { isDeletionLog, type Deletion, type DeletionStatus, type QueueStatus, type RunReport, type StateAdmin } from '@qiao/core';
 import { diagnose } from './diagnose.js';
 
 export interface SchemeOverview {
@@ -15,6 +15,15 @@ export interface SchemeOverview {
   /** Skips and fatal errors of recent runs, with a diagnosis. */
   recentProblems: { code: string; message: string; count: number; diagnosis?: string | undefined }[];
   cursor: string | null;
+  /** Records deleted in the source that the state logs (`target.onDelete`), newest first. */
+  deletions: {
+    /** How many are logged, per status. */
+    counts: Partial<Record<DeletionStatus, number>>;
+    /** Keys first seen deleted by the latest run. */
+    sinceLastRun: number;
+    /** The newest (at most 100); `new` marks those the latest run saw first. */
+    records: (Omit<Deletion, 'source'> & { new: boolean })[];
+  };
 }
 
 /** The run overview (运行概况) of a scheme, from its state. */
@@ -48,5 +57,12 @@ export async function schemeOverview(store: StateAdmin, scheme: string, stream?:
     deadLetters: (await store.deadGroups(scheme)).map((g) => ({ ...g, diagnosis: diagnose(g.code, g.message) })),
     recentProblems: [...problems.values()],
     cursor: (stream ? await store.getCursor(scheme, stream) : last?.cursor) ?? last?.cursor ?? null,
+    deletions: await deletionsOverview(store, last),
   };
+}
+
+async function deletionsOverview(store: StateAdmin, last: RunReport | null): Promise<SchemeOverview['deletions']> {
+  if (!isDeletionLog(store) || !last) return { counts: {}, sinceLastRun: 0, records: [] };
+  const records = (await store.listDeletions(last.scheme, { limit: 100 })).map(({ source: _source, ...d }) => ({ ...d, new: d.runId === last.runId }));
+  return { counts: await store.deletionCounts(last.scheme), sinceLastRun: records.filter((d) => d.new).length, records };
 }

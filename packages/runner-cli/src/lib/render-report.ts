@@ -11,6 +11,12 @@ export function renderReport(r: RunReport): string {
     `  read ${c.read} · inserted ${c.inserted} · updated ${c.updated} · skipped ${c.skipped} · failed ${c.failed}` +
       (r.resumed ? ` · resumed ${r.resumed} queued from an earlier run` : ''),
   ];
+  const d = r.deletions;
+  if (d && (d.read || d.restored || d.stopped || d.failed)) {
+    lines.push(
+      `  deleted in the source: ${d.read} listed · ${d.reported} new reported · ${d.stopped} stopped · ${d.notDelivered} never delivered · ${d.failed} failed · ${d.restored} came back`,
+    );
+  }
   if (r.cursor) lines.push(`  cursor: ${r.cursor}`);
   for (const e of r.errors) {
     lines.push(`  ${color.red('✗')} ${e.count} × ${e.code}: ${e.message}`);
