@@ -120,7 +120,9 @@ describe('a quota of unknown window (local server)', () => {
       expect(stats.throttledMs).toBeGreaterThan(wallMs / 2);
       expect(stats.throttledMs).toBeLessThanOrEqual(wallMs);
       expect(stats.ratePerSecond).toBeGreaterThan(3);
-      expect(stats.ratePerSecond).toBeLessThan(5.5);
+      // learned below the configured 10/s; after a clean stretch it probes upwards again, so on a busy
+      // machine the figure at the end can sit somewhat above the quota's 4/s
+      expect(stats.ratePerSecond).toBeLessThan(7);
       // and it keeps close to the quota: 100 calls at 4 a second take 25 s (a client bursting 20 at the
       // start of each window needs 20 s; in so short a run, learning the rate costs a window or so)
       expect(wallMs).toBeLessThan(25_000 * 1.25);
