@@ -154,6 +154,15 @@ export async function handwritten(sims, concurrency) {
       const res = await list(p);
       if (!(res.data.list.length === PAGE && p * PAGE < res.data.totalItem)) break;
     }
+    // and, as qiao's default onDelete: report does, the customers deleted in the window (removed=1),
+    // listed twice like the live ones
+    for (let pass = 0; pass < 2; pass++)
+    for (let p = 1; ; p++) {
+      const res = await okkiSlot(() =>
+        call(okkiAgent, 'GET', `${sims.okki.url}/v1/company/list?start_index=${p}&count=${PAGE}&all=1&removed=1`, { headers: okkiAuth }),
+      );
+      if (!(res.data.list.length === PAGE && p * PAGE < res.data.totalItem)) break;
+    }
     readDone = true;
     for (const w of idle.splice(0)) w();
     await Promise.all(writers);
