@@ -92,5 +92,6 @@ export async function runLoadedScheme(loaded: LoadedScheme, store: StateStore, o
     incremental: loaded.source.incremental,
     lookbackMs: loaded.source.lookbackMs,
     concurrency: options.concurrency ?? wired.targetEndpoint.limiter.limits.concurrency,
+    writeBatchSize: options.writeBatchSize ?? loaded.target.operation.batch?.maxSize,
   });
 }

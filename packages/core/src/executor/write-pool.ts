@@ -7,6 +7,7 @@ import type { MappedDead, MappedPayload } from './map.js';
 import type { QueueFlow } from './queue-flow.js';
 import type { RunTally } from './report.js';
 import type { RunStop } from './run-stop.js';
+import { writeItemsInBatch } from './write-batch.js';
 
 /** Write results are saved once this many wait ... */
 const FLUSH_EVERY = 256;
@@ -21,6 +22,8 @@ export interface WritePoolStage {
   logger: Logger;
   /** Concurrent writes. */
   concurrency: number;
+  /** Items per {@link Target.writeBatch} call, when the target writes batches (see write-batch.ts). @default 1 */
+  batchSize?: number;
   tally: RunTally;
   flow: QueueFlow;
   stop: RunStop;
@@ -116,10 +119,13 @@ export class WritePool {
         await flow.idle(stamp);
         continue;
       }
+      // A batching target takes the claimed items waiting beside this one (never more than claimed).
+      const items = (this.o.batchSize ?? 1) > 1 ? [item, ...this.buffer.splice(0, (this.o.batchSize ?? 1) - 1)] : [item];
       try {
-        await this.write(item);
+        if (items.length > 1 || (this.o.batchSize ?? 1) > 1) await this.writeBatch(items);
+        else await this.write(item);
       } finally {
-        flow.finished();
+        for (let i = 0; i < items.length; i++) flow.finished();
         tally.progress();
         if (this.results.due) await this.results.flush();
       }
@@ -130,7 +136,7 @@ export class WritePool {
   private async next(): Promise<QueueItem | undefined> {
     const { store, scheme, flow, concurrency } = this.o;
     if (this.buffer.length === 0 && flow.shouldClaim()) {
-      const claimed = await store.claim(scheme, Math.max(concurrency * 8, 256));
+      const claimed = await store.claim(scheme, Math.max(concurrency * 8, 256, concurrency * (this.o.batchSize ?? 1)));
       flow.claimed(claimed.length);
       this.buffer.push(...claimed);
     }
@@ -153,6 +159,20 @@ export class WritePool {
     } catch (e) {
       this.failed(item, e);
     }
+  }
+
+  private writeBatch(items: QueueItem[]): Promise<void> {
+    const { target, logger } = this.o;
+    const writeBatch = target.writeBatch?.bind(target);
+    if (!writeBatch) return this.write(items[0] as QueueItem);
+    return writeItemsInBatch(items, { writeBatch, signal: this.writeSignal, logger }, {
+      done: (item, result) => {
+        this.results.completions.push({ id: item.id, key: item.key, fingerprint: item.fingerprint, outcome: result.outcome, targetId: result.id });
+        this.o.tally.written(result.outcome);
+      },
+      failed: (item, e) => this.failed(item, e),
+      payloadOf: async (item) => item.payload ?? (await this.mapAgain(item)),
+    });
   }
 
   /** A record that failed to map earlier and was re-queued: its payload now, or undefined when it is dead again. */

@@ -80,6 +80,12 @@ export const connectorManifestSchema = {
             additionalProperties: false,
             properties: { key: { type: 'string' }, lookup: { type: 'string' } },
           },
+          batch: {
+            type: 'object',
+            required: ['maxSize'],
+            additionalProperties: false,
+            properties: { maxSize: { type: 'integer', minimum: 1, maximum: 10000 } },
+          },
         },
       },
     },

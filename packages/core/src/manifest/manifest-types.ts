@@ -45,6 +45,12 @@ export interface OperationManifest {
   input: JsonSchema;
   /** How the operation decides insert vs update. */
   upsert?: { key: string; lookup: string };
+  /**
+   * The operation writes several records per call ({@link Target.writeBatch}); the executor hands it at
+   * most `maxSize` at once.
+   * @example { "maxSize": 100 }
+   */
+  batch?: { maxSize: number };
 }
 
 export interface ConnectorManifest {
