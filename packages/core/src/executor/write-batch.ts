@@ -1,6 +1,40 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../contracts/logger.js';
 import type { QueueItem } from '../contracts/state-store.js';
 import type { BatchItem, BatchResult, Target, TargetPayload, WriteResult } from '../contracts/target.js';
+import type { QueueFlow } from './queue-flow.js';
+
+/**
+ * While the source is still being read, a batch waits this long at most for more items: the target's
+ * calls are what users wait for under a per-minute quota, so a fuller batch is worth a short pause.
+ */
+export const BATCH_LINGER_MS = 1000;
+const LINGER_STEP_MS = 50;
+
+/** What {@link gatherBatch} takes items from. */
+export interface BatchSupply {
+  /** Claimed items not yet started (taken from the front). */
+  buffer: QueueItem[];
+  flow: QueueFlow;
+  signal: AbortSignal;
+  /** Claims more pending items into the buffer. */
+  refill: () => Promise<void>;
+}
+
+/**
+ * The items of one batch: `first` and up to `size - 1` claimed items beside it. While the read goes
+ * on and the batch is not full, it waits up to {@link BATCH_LINGER_MS} for the reader to enqueue more
+ * (a source that yields one record at a time would otherwise make batches of one or two).
+ */
+export async function gatherBatch(first: QueueItem, size: number, supply: BatchSupply): Promise<QueueItem[]> {
+  const { buffer, flow, signal } = supply;
+  const deadline = Date.now() + BATCH_LINGER_MS;
+  while (buffer.length + 1 < size && !flow.readerDone && !signal.aborted && Date.now() < deadline) {
+    await sleep(LINGER_STEP_MS);
+    await supply.refill();
+  }
+  return [first, ...buffer.splice(0, size - 1)];
+}
 
 /** Where the fate of each item of a batch goes (the write pool's results and tally). */
 export interface BatchSink {

@@ -7,7 +7,7 @@ import type { MappedDead, MappedPayload } from './map.js';
 import type { QueueFlow } from './queue-flow.js';
 import type { RunTally } from './report.js';
 import type { RunStop } from './run-stop.js';
-import { writeItemsInBatch } from './write-batch.js';
+import { gatherBatch, writeItemsInBatch } from './write-batch.js';
 
 /** Write results are saved once this many wait ... */
 const FLUSH_EVERY = 256;
@@ -120,7 +120,7 @@ export class WritePool {
         continue;
       }
       // A batching target takes the claimed items waiting beside this one (never more than claimed).
-      const items = (this.o.batchSize ?? 1) > 1 ? [item, ...this.buffer.splice(0, (this.o.batchSize ?? 1) - 1)] : [item];
+      const items = (this.o.batchSize ?? 1) > 1 ? await gatherBatch(item, this.o.batchSize ?? 1, { buffer: this.buffer, flow, signal: stop.signal, refill: () => this.refill() }) : [item];
       try {
         if (items.length > 1 || (this.o.batchSize ?? 1) > 1) await this.writeBatch(items);
         else await this.write(item);
@@ -134,13 +134,17 @@ export class WritePool {
 
   /** The next item to write: from the buffer, claiming a batch from the store when it is empty. */
   private async next(): Promise<QueueItem | undefined> {
-    const { store, scheme, flow, concurrency } = this.o;
-    if (this.buffer.length === 0 && flow.shouldClaim()) {
-      const claimed = await store.claim(scheme, Math.max(concurrency * 8, 256, concurrency * (this.o.batchSize ?? 1)));
-      flow.claimed(claimed.length);
-      this.buffer.push(...claimed);
-    }
+    if (this.buffer.length === 0) await this.refill();
     return this.buffer.shift();
+  }
+
+  /** Claims a batch of pending items from the store into the buffer, when there may be some. */
+  private async refill(): Promise<void> {
+    const { store, scheme, flow, concurrency } = this.o;
+    if (!flow.shouldClaim()) return;
+    const claimed = await store.claim(scheme, Math.max(concurrency * 8, 256, concurrency * (this.o.batchSize ?? 1)));
+    flow.claimed(claimed.length);
+    this.buffer.push(...claimed);
   }
 
   private async write(item: QueueItem): Promise<void> {
