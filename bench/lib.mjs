@@ -95,7 +95,7 @@ export async function startSimulators({ customers, seed = 1, latencyMs = 0, okki
  * The environment the template reads, pointing at the simulators (YonBIP through the data-center
  * lookup, as with a real tenant id). Limits: `okkiRps`, `okkiConcurrency`, `bipRps`, `bipConcurrency`.
  */
-export function schemeEnv(sims, { okkiRps = 100_000, okkiConcurrency = 8, bipRps = 100_000, bipConcurrency = 8 } = {}) {
+export function schemeEnv(sims, { okkiRps = 100_000, okkiConcurrency = 8, bipRps = 100_000, bipConcurrency = 8, bipApi = 'classic' } = {}) {
   return {
     OKKI_BASE_URL: sims.okki.url,
     OKKI_CLIENT_ID: sims.okki.credentials.clientId,
@@ -111,6 +111,8 @@ export function schemeEnv(sims, { okkiRps = 100_000, okkiConcurrency = 8, bipRps
     YONBIP_CUSTOMER_CLASS: '1870412293664489611',
     YONBIP_REQUESTS_PER_SECOND: String(bipRps),
     YONBIP_CONCURRENCY: String(bipConcurrency),
+    // The endpoint set (template default v2); the benchmarks recorded before V2 measured classic.
+    YONBIP_API: bipApi,
   };
 }
 

@@ -15,6 +15,9 @@ export {
   type Multilingual,
 } from './operations/merchant-save.operation.js';
 export { MerchantStopOperation, STOP_API, UNSTOP_API } from './operations/merchant-stop.operation.js';
+export { MERCHANT_BATCH_SAVE, MerchantBatchSaveOperation } from './operations/merchant-batch-save.operation.js';
+export { MERCHANT_NEWINSERT, MerchantNewinsertOperation, resubmitCheckKey } from './operations/merchant-newinsert.operation.js';
+export { BATCH_DETAIL_API, BATCH_SAVE_API, INDEX_PAGE_SIZE, MerchantIndex, NEWINSERT_API, NEWLIST_API, NEWUPDATE_API } from './operations/merchant-v2.js';
 export { sign, signedTokenQuery } from './transport/sign.js';
 export {
   DEFAULT_DATA_CENTER_URL,

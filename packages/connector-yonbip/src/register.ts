@@ -3,6 +3,8 @@ import { ConnectionCheckToken, ConnectionToken, removerToken, targetToken, type 
 import { YonbipConnectionCheck } from './check.js';
 import { diagnoses } from './diagnoses.js';
 import { manifest } from './manifest.js';
+import { MERCHANT_BATCH_SAVE, MerchantBatchSaveOperation } from './operations/merchant-batch-save.operation.js';
+import { MERCHANT_NEWINSERT, MerchantNewinsertOperation } from './operations/merchant-newinsert.operation.js';
 import { MERCHANT_SAVE, MerchantSaveOperation } from './operations/merchant-save.operation.js';
 import { MerchantStopOperation } from './operations/merchant-stop.operation.js';
 import { YonbipClient } from './transport/yonbip-client.js';
@@ -15,9 +17,23 @@ export function register(container: DependencyContainer): void {
   container.register(YonbipClient, {
     useFactory: instanceCachingFactory((c) => new YonbipClient(c.resolve(ConnectionToken))),
   });
-  container.register(targetToken(MERCHANT_SAVE), { useClass: MerchantSaveOperation });
+  // merchant.save follows the connection's endpoint set (`api: v2 | classic`, YONBIP_API in the template).
+  container.register(targetToken(MERCHANT_SAVE), {
+    useFactory: (c) => (apiOf(c.resolve(YonbipClient)) === 'v2' ? c.resolve(MerchantBatchSaveOperation) : c.resolve(MerchantSaveOperation)),
+  });
+  container.register(targetToken(MERCHANT_BATCH_SAVE), { useClass: MerchantBatchSaveOperation });
+  container.register(targetToken(MERCHANT_NEWINSERT), { useClass: MerchantNewinsertOperation });
   container.register(removerToken(MERCHANT_SAVE), { useClass: MerchantStopOperation });
   container.register(ConnectionCheckToken, { useClass: YonbipConnectionCheck });
+}
+
+/** The connection's endpoint set; an incomplete connection block fails on the first call instead, as classic. */
+function apiOf(client: YonbipClient): 'v2' | 'classic' {
+  try {
+    return client.connection.api;
+  } catch {
+    return 'classic';
+  }
 }
 
 /** The 用友 YonBIP connector plugin. */

@@ -1,9 +1,14 @@
 import { describeConnectorContract } from '@qiao/core/testing';
 import plugin from '../src/index.js';
 
+const minimal = { code: 'test202201', name: { zh_CN: '测试客户' }, createOrg: '1870412293664489473', customerClass: '1870412293664489611' };
+
 describeConnectorContract(plugin, {
   connection: { tenantId: 'qiao-demo-tenant', appKey: 'qiao-demo-app', appSecret: 'qiao-demo-secret' },
   samplePayloads: {
+    // The V2 operations take merchant.save's fields.
+    'merchant.batchSave': [minimal, { ...minimal, createOrg_code: 'qiao-sim', customerClass_code: '01', merchantAppliedDetail: { stopstatus: false } }],
+    'merchant.newinsert': [minimal],
     'merchant.save': [
       { code: 'test202201', name: { zh_CN: '测试客户' }, createOrg: '1870412293664489473' },
       {

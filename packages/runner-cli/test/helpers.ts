@@ -111,5 +111,7 @@ export function simulatorEnv(
     YONBIP_APP_SECRET: bip.credentials.appSecret,
     YONBIP_CREATE_ORG: bip.orgId,
     YONBIP_CUSTOMER_CLASS: bip.customerClassId,
+    // The tests written against merchant/save|list keep the classic endpoint set; okki-to-yonbip.e2e runs both.
+    YONBIP_API: 'classic',
   };
 }

@@ -6,7 +6,7 @@ import { qiao, simulatorEnv, tempDir } from './helpers.js';
 
 const TEMPLATE = new URL('../templates/okki-to-yonbip.scheme.yaml', import.meta.url).pathname;
 
-describe('okki-to-yonbip template end to end on the simulators', () => {
+describe.each(['v2', 'classic'] as const)('okki-to-yonbip template end to end on the simulators (YONBIP_API=%s)', (api) => {
   let okki: OkkiSandbox;
   let bip: YonbipSandbox;
   let env: Record<string, string>;
@@ -21,6 +21,7 @@ describe('okki-to-yonbip template end to end on the simulators', () => {
       YONBIP_REQUESTS_PER_SECOND: '200',
       OKKI_CONCURRENCY: '8',
       YONBIP_CONCURRENCY: '8',
+      YONBIP_API: api,
     };
   });
   afterAll(async () => {
@@ -75,6 +76,7 @@ describe('okki-to-yonbip template end to end on the simulators', () => {
     expect(second.code).toBe(0);
     expect(JSON.parse(second.stdout)).toMatchObject({ counts: { inserted: 0, updated: 0, failed: 0 } });
     const savesBefore = bip.counters.save;
+    const counted = { inserts: bip.counters.inserts, updates: bip.counters.updates, batchSave: bip.counters.batchSave };
 
     const changed = companies.slice(10, 15);
     const idsBefore = new Map(changed.map((c) => [String(c.serial_id || `OKKI-${String(c.company_id)}`), (bip.merchantByCode(String(c.serial_id || `OKKI-${String(c.company_id)}`)) as { id: string }).id]));
@@ -84,7 +86,14 @@ describe('okki-to-yonbip template end to end on the simulators', () => {
     const third = await qiao(['run', TEMPLATE, '--json', '--state', state], { env });
     expect(third.code, third.stderr).toBe(0);
     expect(JSON.parse(third.stdout)).toMatchObject({ counts: { inserted: 3, updated: 5, failed: 0 } });
-    expect(bip.counters.save - savesBefore).toBe(8);
+    if (api === 'classic') expect(bip.counters.save - savesBefore).toBe(8);
+    else {
+      // batches: at most one call per write, and none of the classic API
+      expect(bip.counters.save - savesBefore).toBe(0);
+      expect(bip.counters.batchSave - counted.batchSave).toBeGreaterThanOrEqual(1);
+      expect(bip.counters.batchSave - counted.batchSave).toBeLessThanOrEqual(8);
+    }
+    expect({ inserts: bip.counters.inserts - counted.inserts, updates: bip.counters.updates - counted.updates }).toEqual({ inserts: 3, updates: 5 });
     expect(bip.merchants()).toHaveLength(253);
     expect(bip.counters.updates).toBeGreaterThanOrEqual(5);
     for (const [code, id] of idsBefore) {
@@ -129,12 +138,12 @@ describe('okki-to-yonbip template end to end on the simulators', () => {
   });
 
   it('preview maps without writing and flags what fails the schema', async () => {
-    const before = bip.counters.save;
+    const before = bip.counters.save + bip.counters.batchSave;
     const r = await qiao(['preview', TEMPLATE, '--limit', '3', '--json', '--state', state], { env });
     expect(r.code).toBe(0);
     const rows = JSON.parse(r.stdout) as { key: string; action: string; payload: { code: string } }[];
     expect(rows).toHaveLength(3);
     expect(rows.every((x) => x.action === 'unchanged')).toBe(true);
-    expect(bip.counters.save).toBe(before);
+    expect(bip.counters.save + bip.counters.batchSave).toBe(before);
   });
 });

@@ -90,7 +90,7 @@ export function randInt(rnd: () => number, min: number, max: number): number {
 export function templateEnv(
   okki: { url: string; credentials: { clientId: string; clientSecret: string } },
   bip: { gatewayUrl: string; tokenUrl: string; dataCenterUrl?: string; credentials: YonbipSandbox['credentials'] },
-  options: { rps?: number; concurrency?: number; lookup?: boolean } = {},
+  options: { rps?: number; concurrency?: number; lookup?: boolean; api?: 'v2' | 'classic' } = {},
 ): Record<string, string> {
   const rps = String(options.rps ?? 2000);
   const concurrency = String(options.concurrency ?? 16);
@@ -111,6 +111,8 @@ export function templateEnv(
     YONBIP_REQUESTS_PER_SECOND: rps,
     OKKI_CONCURRENCY: concurrency,
     YONBIP_CONCURRENCY: concurrency,
+    // The chaos figures (kill points by merchant/save calls, faults per call) were written for the classic endpoint set.
+    YONBIP_API: options.api ?? 'classic',
   };
 }
 

@@ -319,7 +319,7 @@ function isRow(value: unknown): value is Row {
  * the manifest's defaults (配置值) to absent fields, turns `"true"`/`"false"` into booleans, and keeps
  * every id a string. Throws RecordError for a payload BIP could never accept.
  */
-function prepare(payload: TargetPayload): Row {
+export function prepare(payload: TargetPayload): Row {
   const out: Row = {};
   for (const key in payload) {
     const value = payload[key];

@@ -120,7 +120,8 @@ export const ID_FIELDS: ReadonlySet<string> = new Set([
 const HEADER_ID_KEYS = ['createOrg', 'belongOrg', 'internalOrgId', 'customerClass', 'customerIndustry', 'channCustomerClass', 'invoicingCustomers', 'parentCustomer', 'suppliers'];
 
 /** A request the simulated BIP refuses with code 999 and this message. */
-class Refusal extends Error {}
+/** A refusal BIP answers with 999 and this message. */
+export class Refusal extends Error {}
 
 const now = () => new Date().toISOString().replace('T', ' ').slice(0, 19);
 
@@ -221,7 +222,8 @@ export class MerchantStore {
     }
   }
 
-  private insert(data: Row): SandboxMerchant {
+  /** Applies an Insert (classic `merchant/save` body); throws {@link Refusal}. */
+  insert(data: Row): SandboxMerchant {
     if (data.id !== undefined && data.id !== null && data.id !== '') throw new Refusal('新增客户时不能指定id');
     const sent = text(data.code);
     if (!sent) throw new Refusal('客户编码不能为空');
@@ -278,7 +280,8 @@ export class MerchantStore {
     return m;
   }
 
-  private update(data: Row): SandboxMerchant {
+  /** Applies an Update (classic `merchant/save` body, by id); throws {@link Refusal}. */
+  update(data: Row): SandboxMerchant {
     const id = idOf(data.id, 'id');
     if (!id) throw new Refusal('更新客户时id不能为空');
     // Exact on all 19 digits: a client that rounded the id through a double finds nothing.
@@ -606,7 +609,7 @@ export function isRow(value: unknown): value is Row {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
-function parseBody(body: string): unknown {
+export function parseBody(body: string): unknown {
   try {
     return parseJson(body);
   } catch {

@@ -14,6 +14,7 @@ import {
   type SandboxOrg,
   type SeedMerchantInput,
 } from './yonbip-data.js';
+import { MerchantV2Api } from './yonbip-v2-data.js';
 
 /**
  * Faults the sandbox can inject into gateway calls (after the token and rate-limit checks):
@@ -166,6 +167,16 @@ export interface YonbipSandboxCounters {
   stop: number;
   /** `merchant/unstop` calls (客户启用). */
   unstop: number;
+  /** V2: `merchant/newlist` calls. */
+  newlist: number;
+  /** V2: `merchant/idempotent/newinsert` calls. */
+  newinsert: number;
+  /** V2: `merchant/newupdate` calls. */
+  newupdate: number;
+  /** V2: `batch/merchant/save` calls. */
+  batchSave: number;
+  /** V2: `merchant/newBatchDetail` calls. */
+  batchDetail: number;
   /** Customers created through the API. */
   inserts: number;
   /** Customers updated through the API. */
@@ -190,7 +201,10 @@ export interface SandboxRequest {
 }
 
 /** The gateway APIs of the sandbox. */
-export type YonbipSandboxApi = 'save' | 'list' | 'detail' | 'orgTree' | 'classTree' | 'stop' | 'unstop';
+export type YonbipSandboxApi = 'save' | 'list' | 'detail' | 'orgTree' | 'classTree' | 'stop' | 'unstop' | 'newlist' | 'newinsert' | 'newupdate' | 'batchSave' | 'batchDetail';
+
+/** The APIs that write: a dropped answer ({@link YonbipSandbox.dropAfterCommit}) applies to these. */
+const WRITE_APIS: ReadonlySet<YonbipSandboxApi> = new Set(['save', 'newinsert', 'newupdate', 'batchSave']);
 
 /** The registered gateway paths of the sandbox: `METHOD path` → its API. */
 const ROUTES: Record<string, YonbipSandboxApi> = {
@@ -201,6 +215,11 @@ const ROUTES: Record<string, YonbipSandboxApi> = {
   'POST /yonbip/digitalModel/custcategory/tree': 'classTree',
   'POST /yonbip/digitalModel/merchant/stop': 'stop',
   'POST /yonbip/digitalModel/merchant/unstop': 'unstop',
+  'POST /yonbip/digitalModel/merchant/newlist': 'newlist',
+  'POST /yonbip/digitalModel/merchant/idempotent/newinsert': 'newinsert',
+  'POST /yonbip/digitalModel/merchant/newupdate': 'newupdate',
+  'POST /yonbip/digitalModel/batch/merchant/save': 'batchSave',
+  'POST /yonbip/digitalModel/merchant/newBatchDetail': 'batchDetail',
 };
 
 const TOKEN_PATHS = ['/open-auth/selfAppAuth/base/v1/getAccessToken', '/open-auth/selfAppAuth/getAccessToken'];
@@ -227,6 +246,11 @@ export class YonbipSandbox {
     classTree: 0,
     stop: 0,
     unstop: 0,
+    newlist: 0,
+    newinsert: 0,
+    newupdate: 0,
+    batchSave: 0,
+    batchDetail: 0,
     inserts: 0,
     updates: 0,
     rateLimited: 0,
@@ -241,6 +265,7 @@ export class YonbipSandbox {
 
   private readonly server: Server;
   private readonly store: MerchantStore;
+  private readonly v2: MerchantV2Api;
   private readonly random: () => number;
   private readonly tokenTtlSeconds: number;
   private readonly tokenTtlCalls: number | undefined;
@@ -249,7 +274,20 @@ export class YonbipSandbox {
   private readonly authPrefix: string;
   private readonly tokens = new Map<string, { expiresAt: number; calls: number }>();
   private readonly drops: Array<'destroy' | 'stall'> = [];
-  private readonly planned: Record<YonbipSandboxApi, YonbipFaultKind[]> = { save: [], list: [], detail: [], orgTree: [], classTree: [], stop: [], unstop: [] };
+  private readonly planned: Record<YonbipSandboxApi, YonbipFaultKind[]> = {
+    save: [],
+    list: [],
+    detail: [],
+    orgTree: [],
+    classTree: [],
+    stop: [],
+    unstop: [],
+    newlist: [],
+    newinsert: [],
+    newupdate: [],
+    batchSave: [],
+    batchDetail: [],
+  };
   private readonly codePlans: Array<{ code: YonbipPlatformCode; on: string | undefined; left: number; applied: boolean }> = [];
   private readonly missingApis: Set<string>;
   private readonly unauthorisedApis: Set<string>;
@@ -283,6 +321,7 @@ export class YonbipSandbox {
     if (options.codingRule) tenant.codingRule = { ...options.codingRule };
     tenant.requiredAppliedDetail = [...(options.requiredAppliedDetail ?? [])];
     this.store = new MerchantStore(this.random, this.counters, tenant);
+    this.v2 = new MerchantV2Api(this.store);
     this.missingApis = new Set(options.missingApis ?? []);
     this.unauthorisedApis = new Set(options.unauthorisedApis ?? []);
     for (const { code, ...plan } of options.codes ?? []) this.answerCode(code, plan);
@@ -476,6 +515,11 @@ export class YonbipSandbox {
       classTree: () => this.store.classTree(body),
       stop: () => this.store.setStopped(body, true),
       unstop: () => this.store.setStopped(body, false),
+      newlist: () => this.v2.newlist(body),
+      newinsert: () => this.v2.newinsert(body),
+      newupdate: () => this.v2.newupdate(body),
+      batchSave: () => this.v2.batchSave(body),
+      batchDetail: () => this.v2.batchDetail(body),
     };
     return this.gateway(req, res, params, name, apiPath, run[name]);
   }
@@ -581,7 +625,7 @@ export class YonbipSandbox {
       const text = stringifyJson(toWire(answer));
       return sendText(res, 200, 'application/json;charset=UTF-8', text.slice(0, Math.floor(text.length / 2)));
     }
-    if (name === 'save' && String(answer.code) === '200' && this.drops.length > 0) {
+    if (WRITE_APIS.has(name) && String(answer.code) === '200' && this.drops.length > 0) {
       const mode = this.drops.shift();
       if (mode === 'destroy') {
         req.socket.destroy();

@@ -41,6 +41,12 @@ export interface YonbipConnection {
   appSecret: string;
   /** @default 60000 */
   timeoutMs: number;
+  /**
+   * The customer endpoint set `merchant.save` uses: `v2` (merchant/newlist index + batch/merchant/save)
+   * or `classic` (merchant/list + merchant/save per customer).
+   * @default 'classic'
+   */
+  api: 'v2' | 'classic';
 }
 
 export interface YonbipEndpoints {
@@ -557,6 +563,10 @@ function readConnection(config: Record<string, unknown>): YonbipConnection {
   if (!Number.isFinite(timeout) || timeout <= 0) {
     problems.push({ file, pointer: '/timeoutMs', expected: 'a positive number of milliseconds', found: String(config.timeoutMs) });
   }
+  const api = str('api') ?? 'classic';
+  if (api !== 'v2' && api !== 'classic') {
+    problems.push({ file, pointer: '/api', expected: '"v2" or "classic"', found: JSON.stringify(config.api), hint: 'set YONBIP_API to v2 or classic' });
+  }
   if (problems.length) throw new InputError(problems, { system: YONBIP_SYSTEM });
   return {
     tenantId,
@@ -566,5 +576,6 @@ function readConnection(config: Record<string, unknown>): YonbipConnection {
     appKey: appKey as string,
     appSecret: appSecret as string,
     timeoutMs: timeout,
+    api: api as 'v2' | 'classic',
   };
 }

@@ -98,6 +98,16 @@ export interface Target {
    * it could not check at all.
    */
   preflight?(ctx: PreflightContext): Promise<PreflightFinding[]>;
+  /**
+   * Optional: writes several payloads in one call to the target (YonBIP's `batch/merchant/save`). The
+   * executor uses it when the operation's manifest declares `batch: { maxSize }`, handing it up to that
+   * many claimed items at once. It resolves with one {@link BatchResult} per item, in the items' order:
+   * a record the target rejected is that item's `RecordError` (its dead letter), one that could not be
+   * written now is a `RetryableError`. It rejects only when the batch as a whole failed; a rejection
+   * with an outcome-unknown `RetryableError` marks every item of the batch maybe-written, so the next
+   * attempt looks them up before it sends anything again.
+   */
+  writeBatch?(items: BatchItem[]): Promise<BatchResult[]>;
 }
 
 /** What {@link Remover.remove} and {@link Remover.restore} get. */
@@ -139,6 +149,15 @@ export interface Remover {
 export function removerToken(operationId: string): InjectionToken<Remover> {
   return `qiao.remover:${operationId}`;
 }
+/** One payload of a {@link Target.writeBatch} call, with its own write context. */
+export interface BatchItem {
+  payload: TargetPayload;
+  ctx: WriteContext;
+}
+
+/** The fate of one item of a batch: written, or the error that item alone got. */
+export type BatchResult = { ok: true; result: WriteResult } | { ok: false; error: unknown };
+
 
 /** The DI token a connector registers the target of operation `id` under. */
 export function targetToken(operationId: string): InjectionToken<Target> {

@@ -14,6 +14,7 @@ import { QueueFlow } from './queue-flow.js';
 import { readRecords, type ReadOutcome } from './read.js';
 import { newRunId, RunTally, type HintFor, type Progress } from './report.js';
 import { RunStop } from './run-stop.js';
+import { batchSizeOf } from './write-batch.js';
 import { WritePool } from './write-pool.js';
 
 export { newRunId, type Progress } from './report.js';
@@ -48,6 +49,11 @@ export interface RunSchemeOptions {
   drainOnly?: boolean;
   /** Concurrent writes. @default 4 */
   concurrency?: number;
+  /**
+   * Items per call of a target that writes batches ({@link Target.writeBatch}): the operation's
+   * manifest `batch.maxSize`. Ignored for a target without `writeBatch`. @default 1
+   */
+  writeBatchSize?: number | undefined;
   /** Records mapped and enqueued per transaction. @default 200 */
   batchSize?: number;
   /** Reading pauses while this many items wait to be written. @default 2000 */
@@ -159,6 +165,7 @@ async function resume({ o, logger, tally, stop, flow, mapping }: Run): Promise<W
     target: o.target,
     logger,
     concurrency: o.concurrency ?? 4,
+    batchSize: batchSizeOf(o.target, o.writeBatchSize),
     tally,
     flow,
     stop,

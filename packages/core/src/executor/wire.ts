@@ -115,5 +115,6 @@ export async function runLoadedScheme(loaded: LoadedScheme, store: StateStore, o
     onDelete: loaded.source.stream.deletions ? (loaded.scheme.target.onDelete ?? 'report') : undefined,
     remover: wired.remover,
     concurrency: options.concurrency ?? wired.targetEndpoint.limiter.limits.concurrency,
+    writeBatchSize: options.writeBatchSize ?? loaded.target.operation.batch?.maxSize,
   });
 }

@@ -9,6 +9,7 @@ import type { MappedDead, MappedPayload } from './map.js';
 import type { QueueFlow } from './queue-flow.js';
 import type { RunTally } from './report.js';
 import type { RunStop } from './run-stop.js';
+import { gatherBatch, writeItemsInBatch } from './write-batch.js';
 
 /** Write results are saved once this many wait ... */
 const FLUSH_EVERY = 256;
@@ -23,6 +24,8 @@ export interface WritePoolStage {
   logger: Logger;
   /** Concurrent writes. */
   concurrency: number;
+  /** Items per {@link Target.writeBatch} call, when the target writes batches (see write-batch.ts). @default 1 */
+  batchSize?: number;
   tally: RunTally;
   flow: QueueFlow;
   stop: RunStop;
@@ -122,10 +125,13 @@ export class WritePool {
         await flow.idle(stamp);
         continue;
       }
+      // A batching target takes the claimed items waiting beside this one (never more than claimed).
+      const items = (this.o.batchSize ?? 1) > 1 ? await gatherBatch(item, this.o.batchSize ?? 1, { buffer: this.buffer, flow, signal: stop.signal, refill: () => this.refill() }) : [item];
       try {
-        await this.write(item);
+        if (items.length > 1 || (this.o.batchSize ?? 1) > 1) await this.writeBatch(items);
+        else await this.write(item);
       } finally {
-        flow.finished();
+        for (let i = 0; i < items.length; i++) flow.finished();
         tally.progress();
         if (this.results.due) await this.results.flush();
       }
@@ -134,13 +140,17 @@ export class WritePool {
 
   /** The next item to write: from the buffer, claiming a batch from the store when it is empty. */
   private async next(): Promise<QueueItem | undefined> {
-    const { store, scheme, flow, concurrency } = this.o;
-    if (this.buffer.length === 0 && flow.shouldClaim()) {
-      const claimed = await store.claim(scheme, Math.max(concurrency * 8, 256));
-      flow.claimed(claimed.length);
-      this.buffer.push(...claimed);
-    }
+    if (this.buffer.length === 0) await this.refill();
     return this.buffer.shift();
+  }
+
+  /** Claims a batch of pending items from the store into the buffer, when there may be some. */
+  private async refill(): Promise<void> {
+    const { store, scheme, flow, concurrency } = this.o;
+    if (!flow.shouldClaim()) return;
+    const claimed = await store.claim(scheme, Math.max(concurrency * 8, 256, concurrency * (this.o.batchSize ?? 1)));
+    flow.claimed(claimed.length);
+    this.buffer.push(...claimed);
   }
 
   private async write(item: QueueItem): Promise<void> {
@@ -175,6 +185,20 @@ export class WritePool {
     } catch (e) {
       this.failed(item, e);
     }
+  }
+
+  private writeBatch(items: QueueItem[]): Promise<void> {
+    const { target, logger } = this.o;
+    const writeBatch = target.writeBatch?.bind(target);
+    if (!writeBatch) return this.write(items[0] as QueueItem);
+    return writeItemsInBatch(items, { writeBatch, signal: this.writeSignal, logger }, {
+      done: (item, result) => {
+        this.results.completions.push({ id: item.id, key: item.key, fingerprint: item.fingerprint, outcome: result.outcome, targetId: result.id });
+        this.o.tally.written(result.outcome);
+      },
+      failed: (item, e) => this.failed(item, e),
+      payloadOf: async (item) => item.payload ?? (await this.mapAgain(item)),
+    });
   }
 
   /** A record that failed to map earlier and was re-queued: its payload now, or undefined when it is dead again. */

@@ -97,6 +97,12 @@ export const connectorManifestSchema = {
               description: { type: 'string' },
             },
           },
+          batch: {
+            type: 'object',
+            required: ['maxSize'],
+            additionalProperties: false,
+            properties: { maxSize: { type: 'integer', minimum: 1, maximum: 10000 } },
+          },
         },
       },
     },

@@ -57,6 +57,12 @@ export interface OperationManifest {
    * @example { "api": "/yonbip/digitalModel/merchant/stop", "restore": "/yonbip/digitalModel/merchant/unstop", "label": "客户停用" }
    */
   remove?: { api: string; restore?: string; label: string; description?: string };
+  /**
+   * The operation writes several records per call ({@link Target.writeBatch}); the executor hands it at
+   * most `maxSize` at once.
+   * @example { "maxSize": 100 }
+   */
+  batch?: { maxSize: number };
 }
 
 export interface ConnectorManifest {
