@@ -119,6 +119,9 @@ export async function readVersion(client: Pick<PoolClient, 'query'>, schema: str
  */
 export async function migratePg(client: PoolClient, place: PgTarget): Promise<string> {
   const s = quoteIdent(place.schema);
+  // up to date: nothing to take or create (a user who may only read can open it)
+  const found = await readVersion(client, place.schema);
+  if (found && found.version === PG_SCHEMA_VERSION) return found.instance;
   await client.query('BEGIN');
   try {
     // one migrator per schema at a time, across processes and hosts
