@@ -4,10 +4,32 @@ import type { Completion, Delivered, EnqueueItem, ErrorGroup, Failure, HolderQue
 /** What runs a statement: the pool, or the client of a transaction. */
 export type PgExec = Pick<Pool | PoolClient, 'query'>;
 
+/** Ignores a connection's 'error' event: the query under way rejects with it, and that is what is reported. */
+const ignore = () => undefined;
+
+/**
+ * Runs `fn` with one client of the pool. A client checked out emits 'error' when the server drops its
+ * connection (restart, network); unheard, that event would end the process, so it is listened to while
+ * `fn` runs. A client that failed goes back to the pool as broken, and the pool makes a new one.
+ */
+export async function withClient<T>(pool: Pool, fn: (c: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  client.on('error', ignore);
+  let failed: Error | undefined;
+  try {
+    return await fn(client);
+  } catch (e) {
+    failed = e instanceof Error ? e : new Error(String(e));
+    throw e;
+  } finally {
+    client.off('error', ignore);
+    client.release(failed);
+  }
+}
+
 /** Runs `fn` in one transaction on one client of the pool. */
 export async function inTransaction<T>(pool: Pool, fn: (c: PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
+  return withClient(pool, async (client) => {
     await client.query('BEGIN');
     try {
       const out = await fn(client);
@@ -17,9 +39,7 @@ export async function inTransaction<T>(pool: Pool, fn: (c: PoolClient) => Promis
       await client.query('ROLLBACK').catch(() => undefined);
       throw e;
     }
-  } finally {
-    client.release();
-  }
+  });
 }
 
 interface QueueRow extends QueryResultRow {

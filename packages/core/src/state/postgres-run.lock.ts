@@ -6,6 +6,7 @@ import type { LeaseOptions, LockHolder, LockOptions, RunLock } from '../contract
 import { StateError } from '../errors/errors.js';
 import { lockHeldError } from './lock-error.js';
 import { placeOf, type PgTarget } from './postgres-errors.js';
+import { withClient } from './postgres-queue.js';
 import { DEFAULT_LEASE_MS, DEFAULT_RENEW_EVERY_MS } from './sqlite-run.lock.js';
 
 interface Row {
@@ -71,8 +72,7 @@ export class PgRunLock {
   }
 
   private async tryTake(scheme: string, me: { pid: number; host: string }, token: string): Promise<{ held: LockHolder } | { tookOver: LockHolder | undefined } | undefined> {
-    const client = await this.pool.connect();
-    try {
+    return withClient(this.pool, async (client) => {
       await client.query('BEGIN');
       try {
         const row = (
@@ -100,9 +100,7 @@ export class PgRunLock {
         await client.query('ROLLBACK').catch(() => undefined);
         throw e;
       }
-    } finally {
-      client.release();
-    }
+    });
   }
 
   /** Who holds the scheme's lock now. */

@@ -24,7 +24,7 @@ import type {
 import { PgDeletions } from './postgres-deletions.js';
 import { parseDatabaseUrl, pgStateDeleted, toPgStateError, type PgTarget } from './postgres-errors.js';
 import { migratePg, readVersion } from './postgres-migrations.js';
-import { PgQueue } from './postgres-queue.js';
+import { PgQueue, withClient } from './postgres-queue.js';
 import { PgRunLock } from './postgres-run.lock.js';
 
 export { PG_SCHEMA_VERSION, pgMigrations } from './postgres-migrations.js';
@@ -115,19 +115,16 @@ export class PostgresStateStore implements StateStore, StateAdmin, DeletionLog {
     // an idle connection dropped by the server (restart, network) must not crash the process: the
     // next query gets a new one, or fails with a StateError
     pool.on('error', () => undefined);
-    let client: pg.PoolClient | undefined;
     try {
       // fails early on a bad lease, before any connection
       new PgRunLock(pool, target, options.lease);
-      client = await pool.connect();
-      const before = await readVersion(client, target.schema);
-      if (!before && options.create === false) throw pgStateDeleted(target, 'before');
-      const instance = await migratePg(client, target);
-      client.release();
-      client = undefined;
-      return new PostgresStateStore(pool, target, instance, before === undefined, options.lease);
+      const { created, instance } = await withClient(pool, async (client) => {
+        const before = await readVersion(client, target.schema);
+        if (!before && options.create === false) throw pgStateDeleted(target, 'before');
+        return { created: before === undefined, instance: await migratePg(client, target) };
+      });
+      return new PostgresStateStore(pool, target, instance, created, options.lease);
     } catch (e) {
-      client?.release();
       await pool.end().catch(() => undefined);
       throw toPgStateError(e, target) ?? e;
     }
