@@ -5,14 +5,14 @@ import { schemeOverview, type SchemeOverview } from '../lib/overview.js';
 import { allConnectors } from '../lib/resolver.js';
 import { RUN_COLUMNS, runRow } from '../lib/render-report.js';
 import { schemeIdOf } from '../lib/scheme-id.js';
-import { stateFlag, withStateStore } from '../lib/state.js';
+import { stateFlags, withStateStore } from '../lib/state.js';
 
 export default class Overview extends QiaoCommand {
   static override summary = 'The run overview (运行概况): recent runs, success rate, dead letters with a diagnosis, queue depth, cursor.';
   static override examples = ['<%= config.bin %> overview okki-to-yonbip.scheme.yaml', '<%= config.bin %> overview okki-to-yonbip.scheme.yaml --json'];
   static override args = { scheme: Args.string({ description: 'scheme file or scheme id', required: true }) };
   static override flags = {
-    state: stateFlag(),
+    ...stateFlags(),
     json: Flags.boolean({ description: 'print as JSON' }),
   };
 
@@ -21,7 +21,7 @@ export default class Overview extends QiaoCommand {
     const scheme = await schemeIdOf(args.scheme);
     // named by id, the scheme's connectors are unknown: learn the diagnoses of every connector qiao ships
     await allConnectors();
-    const o = await withStateStore(flags.state, (store) => schemeOverview(store, scheme));
+    const o = await withStateStore(flags, (store) => schemeOverview(store, scheme));
     if (flags.json) printJson(o);
     else out(renderOverview(o));
   }

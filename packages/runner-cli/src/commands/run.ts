@@ -1,12 +1,12 @@
 import { Args, Flags } from '@oclif/core';
-import { dryRunScheme, resolveStateDir, runLoadedScheme, SqliteStateStore, wireScheme, type LoadedScheme, type RunReport } from '@qiao/core';
+import { dryRunScheme, runLoadedScheme, wireScheme, type AnyStateStore, type LoadedScheme, type RunReport } from '@qiao/core';
 import { QiaoCommand } from '../lib/base-command.js';
 import { diagnose } from '../lib/diagnose.js';
 import { loadSchemeForCli } from '../lib/load.js';
 import { err, printJson, stderrLogger } from '../lib/output.js';
 import { progressReporter } from '../lib/progress.js';
 import { exitCodeForReport, renderReport } from '../lib/render-report.js';
-import { stateFlag } from '../lib/state.js';
+import { openState, stateFlags } from '../lib/state.js';
 
 export default class Run extends QiaoCommand {
   static override summary = 'Run a scheme once: read, map and write, resuming what an earlier run left queued.';
@@ -22,7 +22,7 @@ With --json, stdout holds exactly one JSON object, the run report; logs and prog
     json: Flags.boolean({ description: 'print the run report as one JSON object on stdout' }),
     'dry-run': Flags.boolean({ description: 'read and map without writing anything or moving state' }),
     limit: Flags.integer({ description: 'read at most N records (the cursor does not move)', min: 1 }),
-    state: stateFlag(),
+    ...stateFlags(),
     full: Flags.boolean({ description: 'ignore the cursor and re-read everything (unchanged records are still skipped)' }),
     wait: Flags.boolean({ description: 'wait for a running run of the same scheme instead of refusing' }),
     quiet: Flags.boolean({ char: 'q', description: 'no progress or logs on stderr' }),
@@ -32,7 +32,7 @@ With --json, stdout holds exactly one JSON object, the run report; logs and prog
     const { args, flags } = await this.parse(Run);
     const loaded = await loadSchemeForCli(args.scheme, { quiet: flags.quiet });
     const logger = flags.quiet ? undefined : stderrLogger(flags.debug);
-    const store = new SqliteStateStore(resolveStateDir(flags.state));
+    const store = await openState(flags);
     const controller = new AbortController();
     const onSignal = () => {
       if (controller.signal.aborted) process.exit(130);
@@ -72,7 +72,7 @@ With --json, stdout holds exactly one JSON object, the run report; logs and prog
   }
 
   /** What a run would do, through the run's own read and map stages; nothing is written, no state moves. */
-  private async dryRun(loaded: LoadedScheme, store: SqliteStateStore, limit: number | undefined, signal: AbortSignal): Promise<RunReport> {
+  private async dryRun(loaded: LoadedScheme, store: AnyStateStore, limit: number | undefined, signal: AbortSignal): Promise<RunReport> {
     const report = await dryRunScheme(loaded, wireScheme(loaded), { store, signal, limit, hintFor: diagnose });
     err(`dry run: ${report.wouldWrite} records would be written; nothing was written and no state changed`);
     return report;

@@ -13,7 +13,7 @@ import {
   type Logger,
   type Progress,
   type RunReport,
-  type SqliteStateStore,
+  type AnyStateStore,
 } from '@qiao/core';
 import { knownSecrets } from '../lib/base-command.js';
 import { diagnose } from '../lib/diagnose.js';
@@ -49,7 +49,7 @@ export interface SchemeStatus extends Partial<SchemeOverview> {
 
 export interface SchemeServiceOptions {
   dir: string;
-  store: SqliteStateStore;
+  store: AnyStateStore;
   logger: Logger;
   /** Base URL of the page, for links in alerts. */
   pageUrl?: string;

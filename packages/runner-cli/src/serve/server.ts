@@ -1,14 +1,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
-import type { Logger, SqliteStateStore } from '@qiao/core';
+import type { AnyStateStore, Logger } from '@qiao/core';
 import { diagnose } from '../lib/diagnose.js';
 import { PAGE_HTML } from './page.js';
 import type { SchemeService } from './scheme-service.js';
 
 export interface ServeOptions {
   service: SchemeService;
-  store: SqliteStateStore;
+  store: AnyStateStore;
   logger: Logger;
   host: string;
   port: number;

@@ -4,7 +4,7 @@ import { diagnose } from '../../lib/diagnose.js';
 import { out, printJson, table } from '../../lib/output.js';
 import { allConnectors } from '../../lib/resolver.js';
 import { schemeIdOf } from '../../lib/scheme-id.js';
-import { stateFlag, withStateStore } from '../../lib/state.js';
+import { stateFlags, withStateStore } from '../../lib/state.js';
 
 export default class Queue extends QiaoCommand {
   static override summary = "Show a scheme's write queue (写入队列): what waits, what failed and why.";
@@ -16,7 +16,7 @@ export default class Queue extends QiaoCommand {
   static override flags = {
     status: Flags.string({ description: 'only items with this status', options: ['pending', 'in-flight', 'done', 'dead'] }),
     limit: Flags.integer({ description: 'items to show', default: 50, min: 1 }),
-    state: stateFlag(),
+    ...stateFlags(),
     json: Flags.boolean({ description: 'print as JSON' }),
   };
 
@@ -25,7 +25,7 @@ export default class Queue extends QiaoCommand {
     const scheme = await schemeIdOf(args.scheme);
     // named by id, the scheme's connectors are unknown: learn the diagnoses of every connector qiao ships
     await allConnectors();
-    await withStateStore(flags.state, async (store) => {
+    await withStateStore(flags, async (store) => {
       const status = flags.status as 'pending' | 'in-flight' | 'done' | 'dead' | undefined;
       const counts = await store.counts(scheme);
       const items = await store.list(scheme, { ...(status ? { status } : {}), limit: flags.limit });

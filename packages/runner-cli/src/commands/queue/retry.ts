@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { resolveStateDir, runLoadedScheme, InputError, SqliteStateStore } from '@qiao/core';
+import { runLoadedScheme, InputError } from '@qiao/core';
 import { QiaoCommand } from '../../lib/base-command.js';
 import { diagnose } from '../../lib/diagnose.js';
 import { loadSchemeForCli } from '../../lib/load.js';
@@ -7,7 +7,7 @@ import { err, printJson, stderrLogger } from '../../lib/output.js';
 import { progressReporter } from '../../lib/progress.js';
 import { exitCodeForReport, renderReport } from '../../lib/render-report.js';
 import { schemeIdOf } from '../../lib/scheme-id.js';
-import { stateFlag } from '../../lib/state.js';
+import { openState, stateFlags } from '../../lib/state.js';
 
 export default class QueueRetry extends QiaoCommand {
   static override summary = 'Re-queue dead letters (重新排队): the next run delivers them, or at once with --run.';
@@ -20,7 +20,7 @@ export default class QueueRetry extends QiaoCommand {
     all: Flags.boolean({ description: 'every dead letter of the scheme', exclusive: ['id'] }),
     id: Flags.integer({ description: 'one dead letter, by queue id (see `qiao queue --status dead`)', multiple: true }),
     run: Flags.boolean({ description: 'deliver the re-queued items now (needs the scheme file)' }),
-    state: stateFlag(),
+    ...stateFlags(),
     json: Flags.boolean({ description: 'print the result (and the run report with --run) as JSON' }),
   };
 
@@ -31,7 +31,7 @@ export default class QueueRetry extends QiaoCommand {
     }
     const loaded = flags.run ? await loadSchemeForCli(args.scheme) : undefined;
     const scheme = loaded?.scheme.id ?? (await schemeIdOf(args.scheme));
-    const store = new SqliteStateStore(resolveStateDir(flags.state));
+    const store = await openState(flags);
     try {
       const requeued = await store.requeueDead(scheme, flags.all ? undefined : flags.id);
       if (!flags.json) err(`re-queued ${requeued} dead letter(s) of ${scheme}${flags.run ? '' : '; the next `qiao run` delivers them'}`);
