@@ -5,12 +5,13 @@ import { diagnose } from '../lib/diagnose.js';
 import { loadSchemeForCli } from '../lib/load.js';
 import { err, printJson, stderrLogger } from '../lib/output.js';
 import { progressReporter } from '../lib/progress.js';
-import { exitCodeForReport, renderReport } from '../lib/render-report.js';
+import { CANCELLED_EXIT, exitCodeForReport, renderReport } from '../lib/render-report.js';
 import { stateFlag } from '../lib/state.js';
 
 export default class Run extends QiaoCommand {
   static override summary = 'Run a scheme once: read, map and write, resuming what an earlier run left queued.';
   static override description = `Exit codes: 0 every record delivered; 1 the run finished but some records are dead letters; 2 invalid input (scheme, flags) or the scheme is already running; 3 fatal (credentials refused, a system unreachable after retries).
+Ctrl-C (SIGINT) or SIGTERM cancels the run: reading stops, the writes in flight finish, the rest stays queued for the next run; the report (status cancelled) is printed and the exit code is 130 (SIGINT) or 143 (SIGTERM). A second Ctrl-C quits at once; the next run recovers what was in flight.
 With --json, stdout holds exactly one JSON object, the run report; logs and progress go to stderr.`;
   static override examples = [
     '<%= config.bin %> run okki-to-yonbip.scheme.yaml',
@@ -34,9 +35,12 @@ With --json, stdout holds exactly one JSON object, the run report; logs and prog
     const logger = flags.quiet ? undefined : stderrLogger(flags.debug);
     const store = new SqliteStateStore(resolveStateDir(flags.state));
     const controller = new AbortController();
-    const onSignal = () => {
-      if (controller.signal.aborted) process.exit(130);
-      err('stopping: finishing writes in flight; queued writes are kept (Ctrl-C again to quit now)');
+    let stoppedBy: 'SIGINT' | 'SIGTERM' | undefined;
+    const onSignal = (signal: 'SIGINT' | 'SIGTERM') => {
+      // A second signal quits at once: what was in flight is recovered (checked against the target) by the next run.
+      if (stoppedBy) process.exit(CANCELLED_EXIT[signal]);
+      stoppedBy = signal;
+      err('stopping: reading stopped, finishing the writes in flight; queued writes are kept (Ctrl-C again to quit now)');
       controller.abort();
     };
     process.on('SIGINT', onSignal);
@@ -63,7 +67,7 @@ With --json, stdout holds exactly one JSON object, the run report; logs and prog
         // the report says why the run stopped; stderr (the logs) says it too, for whoever watches them
         if (report.fatal && !flags.quiet) err(`stopped: ${report.fatal.message}${report.fatal.hint ? ` → ${report.fatal.hint}` : ''}`);
       } else err(renderReport(report));
-      this.exit(exitCodeForReport(report));
+      this.exit(exitCodeForReport(report, stoppedBy));
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);

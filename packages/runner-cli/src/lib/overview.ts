@@ -6,7 +6,7 @@ export interface SchemeOverview {
   status: RunReport['status'] | 'never-run';
   lastRun: RunReport | null;
   runs: Pick<RunReport, 'runId' | 'status' | 'startedAt' | 'durationMs' | 'counts'>[];
-  /** Share of the recent runs that succeeded, 0..1. */
+  /** Share of the recent runs that succeeded, 0..1; cancelled runs are not counted. */
   successRate: number | null;
   /** Share of records finished without failure over the recent runs, 0..1. */
   recordSuccessRate: number | null;
@@ -31,7 +31,9 @@ export async function schemeOverview(store: StateAdmin, scheme: string, stream?:
   const runs = await store.runs(scheme, limit);
   const last = runs[0] ?? null;
   const finished = runs.filter((r) => r.status !== 'running');
-  const ok = finished.filter((r) => r.status === 'succeeded').length;
+  // a cancelled run (Ctrl-C, serve stopping) is neither a success nor a failure
+  const decided = finished.filter((r) => r.status !== 'cancelled');
+  const ok = decided.filter((r) => r.status === 'succeeded').length;
   let good = 0;
   let all = 0;
   for (const r of finished) {
@@ -51,7 +53,7 @@ export async function schemeOverview(store: StateAdmin, scheme: string, stream?:
     status: last?.status ?? 'never-run',
     lastRun: last,
     runs: runs.map((r) => ({ runId: r.runId, status: r.status, startedAt: r.startedAt, durationMs: r.durationMs, counts: r.counts })),
-    successRate: finished.length ? ok / finished.length : null,
+    successRate: decided.length ? ok / decided.length : null,
     recordSuccessRate: all ? good / all : null,
     queue: await store.counts(scheme),
     deadLetters: (await store.deadGroups(scheme)).map((g) => ({ ...g, diagnosis: diagnose(g.code, g.message) })),

@@ -5,7 +5,11 @@ import { color, formatDuration } from './output.js';
 export function renderReport(r: RunReport): string {
   const c = r.counts;
   const status =
-    r.status === 'succeeded' ? color.green('succeeded') : r.status === 'partial' ? color.yellow('partial') : color.red(r.status);
+    r.status === 'succeeded'
+      ? color.green('succeeded')
+      : r.status === 'partial' || r.status === 'cancelled'
+        ? color.yellow(r.status)
+        : color.red(r.status);
   const lines = [
     `${color.bold(`Run ${r.runId}`)} of ${r.scheme}: ${status} in ${formatDuration(r.durationMs)}`,
     `  read ${c.read} · inserted ${c.inserted} · updated ${c.updated} · skipped ${c.skipped} · failed ${c.failed}` +
@@ -29,6 +33,10 @@ export function renderReport(r: RunReport): string {
     lines.push(`  ${color.yellow('!')} ${w.code}: ${w.message}`);
     if (w.hint) lines.push(`      ${color.dim('→ ' + w.hint)}`);
   }
+  if (r.status === 'cancelled') {
+    lines.push(`  ${color.yellow('cancelled:')} reading stopped and the writes in flight finished; what was read and not written stays queued`);
+    lines.push(`      ${color.dim(`→ run \`qiao run\` again to deliver the rest (nothing is written twice)`)}`);
+  }
   if (r.fatal) {
     lines.push(`  ${color.red('stopped:')} ${r.fatal.message}`);
     if (r.fatal.hint) lines.push(`      ${color.dim('→ ' + r.fatal.hint)}`);
@@ -36,7 +44,15 @@ export function renderReport(r: RunReport): string {
   return lines.join('\n');
 }
 
-export function exitCodeForReport(r: RunReport): number {
+/** 128 + the signal's number, as a shell reports a process a signal stopped. */
+export const CANCELLED_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
+
+/**
+ * The exit code of a run: 0 succeeded, 1 partial, 3 failed; a cancelled run exits as the shell expects
+ * of a process stopped by a signal: 130 after SIGINT (Ctrl-C), 143 after SIGTERM.
+ */
+export function exitCodeForReport(r: RunReport, signal?: NodeJS.Signals): number {
+  if (r.status === 'cancelled') return signal === 'SIGTERM' ? CANCELLED_EXIT.SIGTERM : CANCELLED_EXIT.SIGINT;
   return r.status === 'succeeded' ? 0 : r.status === 'partial' ? 1 : 3;
 }
 
