@@ -75,7 +75,7 @@ export async function loadScheme(file: string, options: LoadSchemeOptions): Prom
     },
     mapper: checked.mapper,
     checkPayload: payloadChecker(targetPlugin.manifest.id, operation),
-    warnings: literalSecretWarnings(scheme, raw, file, lineOf, { source: sourcePlugin, target: targetPlugin }),
+    warnings: [...withLines(checked.warnings, lineOf), ...literalSecretWarnings(scheme, raw, file, lineOf, { source: sourcePlugin, target: targetPlugin })],
     secrets: [...sourceSecrets, ...targetSecrets, ...webhookSecrets],
   };
 }

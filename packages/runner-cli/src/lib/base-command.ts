@@ -1,5 +1,5 @@
 import { Command, Flags } from '@oclif/core';
-import { ConnectorAuthError, ExitCode, isQiaoError, RetryableError, InputError, formatProblem, redact } from '@qiao/core';
+import { closest, ConnectorAuthError, ExitCode, isQiaoError, RetryableError, InputError, formatProblem, redact } from '@qiao/core';
 import { color, err } from './output.js';
 import { knownSecrets } from './secrets.js';
 
@@ -18,11 +18,18 @@ export abstract class QiaoCommand extends Command {
     return this.argv.includes('--debug');
   }
 
+  private flagGuesses(flags: unknown): string | undefined {
+    const ctor = this.constructor as typeof Command;
+    return flagGuessesOf(flags, Object.keys({ ...ctor.baseFlags, ...ctor.flags }));
+  }
+
   protected override async catch(error: Error & { exitCode?: number; oclif?: { exit?: number } }): Promise<unknown> {
     if (error.oclif?.exit !== undefined && !(isQiaoError(error))) {
       // oclif's own exits and flag/argument parse errors: their messages are already clear
       if (error.message && !error.message.startsWith('EEXIT')) {
         err(color.red('Error: ') + error.message.replace(/\n\s*See more help with --help$/, ''));
+        const guesses = this.flagGuesses((error as { flags?: unknown }).flags);
+        if (guesses) err(`  hint: ${guesses}`);
         err(`  hint: see \`qiao ${this.id?.replace(/:/g, ' ') ?? ''} --help\``);
         this.exit(ExitCode.invalidInput);
       }
@@ -32,6 +39,17 @@ export abstract class QiaoCommand extends Command {
     err(renderError(error, this.debugMode));
     this.exit(code);
   }
+}
+
+/** "did you mean --limit?" for the unknown flags of a parse error (`--limt`), when one is near a known flag. */
+function flagGuessesOf(flags: unknown, known: string[]): string | undefined {
+  if (!Array.isArray(flags)) return undefined;
+  const said = flags.flatMap((f) => {
+    const name = String(f).replace(/^-+/, '').split('=')[0]!;
+    const guess = closest(name, known);
+    return guess ? [`${String(f).split("=")[0]}: did you mean --${guess}?`] : [];
+  });
+  return said.length ? said.join('; ') : undefined;
 }
 
 export function exitCodeOf(error: unknown): number {
