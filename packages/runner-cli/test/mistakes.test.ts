@@ -1,7 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { qiao, tempDir, writeTemp } from './helpers.js';
+import { memoryScheme, qiao, tempDir, writeTemp } from './helpers.js';
 
 const TEMPLATE = new URL('../templates/okki-to-yonbip.scheme.yaml', import.meta.url).pathname;
 const template = readFileSync(TEMPLATE, 'utf8');
@@ -90,5 +91,62 @@ describe('mistakes caught before any request', () => {
     expect(f.code).toBe(2);
     expect(f.stderr).toContain('--limt: did you mean --limit?');
     expect(f.stderr).not.toMatch(/bug in qiao/);
+  });
+
+  it('an empty variable is told from an unset one; a secret is never given a default', async () => {
+    const r = await qiao(['validate', TEMPLATE], { env: { ...env, OKKI_CLIENT_ID: '', OKKI_CLIENT_SECRET: undefined } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/OKKI_CLIENT_ID to be set to a value, found it set, but empty/);
+    expect(r.stderr).toMatch(/OKKI_CLIENT_SECRET to be set, found it unset\n\s+hint: export OKKI_CLIENT_SECRET=… in the environment qiao runs in \(a secret: keep it out of the file\)/);
+    expect(r.stderr).not.toContain('${env:OKKI_CLIENT_SECRET:-default}');
+    expect(r.stderr).toMatch(/^Error: 2 problems\n/);
+  });
+
+  it('`queue retry --id 999` of no such dead letter is exit 2, and re-queues nothing', async () => {
+    const dir = tempDir('qiao-retry-');
+    const state = join(dir, 'state');
+    const file = writeTemp(dir, 'p.yaml', memoryScheme({ id: 'poisoned', count: 20, poisonEvery: 10, targetFile: join(dir, 't.jsonl') }));
+    expect((await qiao(['run', file, '--state', state])).code).toBe(1);
+    const dead = JSON.parse((await qiao(['queue', 'poisoned', '--status', 'dead', '--state', state, '--json'])).stdout) as { items: { id: number }[] };
+    expect(dead.items).toHaveLength(2);
+    const r = await qiao(['queue', 'retry', 'poisoned', '--id', '999', '--id', String(dead.items[0]!.id), '--state', state]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('flag --id: expected the queue id of a dead letter of poisoned, found 999: no such dead letter');
+    expect(r.stderr).toContain('nothing was re-queued');
+    const after = JSON.parse((await qiao(['queue', 'poisoned', '--state', state, '--json'])).stdout) as { counts: { dead: number } };
+    expect(after.counts.dead).toBe(2);
+    const ok = await qiao(['queue', 'retry', 'poisoned', '--id', String(dead.items[0]!.id), '--state', state]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stderr).toContain('re-queued 1 dead letter(s)');
+  });
+
+  it('a full disk says so, exit 3, without the hint for a bug', async () => {
+    if (!existsSync('/dev/full')) return; // Linux's always-full device
+    const r = await qiao(['init', '/dev/full', '--force']);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('the disk is full (/dev/full): no space left on the device');
+    expect(r.stderr).toContain('free space on that disk');
+    expect(r.stderr).not.toMatch(/bug in qiao/);
+    expect(r.stderr).not.toMatch(noStack);
+  });
+
+  it('a port taken says so for `qiao sandbox` and `qiao serve`, exit 3, without the hint for a bug', async () => {
+    const taken: Server = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as { port: number }).port;
+    try {
+      const sandbox = await qiao(['sandbox', '--port-okki', String(port), '--port-yonbip', '0']);
+      const dir = tempDir('qiao-port-');
+      const serve = await qiao(['serve', '--schemes', dir, '--port', String(port), '--state', join(dir, 'state')]);
+      for (const r of [sandbox, serve]) {
+        expect(r.code, r.stderr).toBe(3);
+        expect(r.stderr).toContain(`port ${port} on 127.0.0.1 is taken`);
+        expect(r.stderr).toContain('choose another port');
+        expect(r.stderr).not.toMatch(/bug in qiao/);
+        expect(r.stderr).not.toMatch(noStack);
+      }
+    } finally {
+      taken.close();
+    }
   });
 });

@@ -45,7 +45,12 @@ export default class Init extends QiaoCommand {
       throw new InputError([{ file: args.file, pointer: '', expected: 'a path that does not exist yet', found: 'an existing file', hint: 'choose another name, or pass --force to overwrite it' }]);
     }
     const { text, converted } = inFormatOf(args.file, readFileSync(sourceFile, 'utf8'), sourceFile);
-    writeFileSync(args.file, text);
+    try {
+      writeFileSync(args.file, text);
+    } catch (e) {
+      // a write error names no file: name it (the disk full, a folder without write access)
+      throw Object.assign(e as Error, { path: (e as NodeJS.ErrnoException).path ?? args.file });
+    }
     const vars = envVariables(text);
     if (flags.json) return printJson({ file: args.file, from: sourceFile, format: isJsonFile(args.file) ? 'json' : 'yaml', variables: vars });
     err(`wrote ${args.file} (from ${sourceFile}${converted ? `, as ${converted}${converted === "JSON" ? "; JSON holds no comments: the YAML template explains each field" : ""}` : ''})`);
