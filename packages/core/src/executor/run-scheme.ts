@@ -122,6 +122,8 @@ export async function runScheme(o: RunSchemeOptions): Promise<RunReport> {
     let read = o.drainOnly ? undefined : await readAndEnqueue(run);
     tally.phase = 'write';
     await pool.drain();
+    // the target's credentials are checked even when nothing needed writing
+    await pool.warmedUp;
     if (deletes && read?.complete && stop.fatal === undefined && !stop.aborted) {
       const done = await handleDeletions({
         store,

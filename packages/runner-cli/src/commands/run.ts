@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { dryRunScheme, resolveStateDir, runLoadedScheme, SqliteStateStore, wireScheme, type LoadedScheme, type RunReport } from '@qiao/core';
 import { QiaoCommand } from '../lib/base-command.js';
-import { diagnose } from '../lib/diagnose.js';
+import { diagnoseFor } from '../lib/diagnose.js';
 import { loadSchemeForCli } from '../lib/load.js';
 import { err, printJson, stderrLogger } from '../lib/output.js';
 import { progressReporter } from '../lib/progress.js';
@@ -58,7 +58,7 @@ With --json, stdout holds exactly one JSON object, the run report; logs and prog
           waitForLock: flags.wait,
           signal: controller.signal,
           onProgress: progress.update,
-          hintFor: diagnose,
+          hintFor: diagnoseFor(args.scheme),
         });
         progress.end();
       }
@@ -66,7 +66,7 @@ With --json, stdout holds exactly one JSON object, the run report; logs and prog
         printJson(report);
         // the report says why the run stopped; stderr (the logs) says it too, for whoever watches them
         if (report.fatal && !flags.quiet) err(`stopped: ${report.fatal.message}${report.fatal.hint ? ` → ${report.fatal.hint}` : ''}`);
-      } else err(renderReport(report));
+      } else err(renderReport(report, loaded.source.stream.cursor?.timezone));
       this.exit(exitCodeForReport(report, stoppedBy));
     } finally {
       process.off('SIGINT', onSignal);
@@ -77,7 +77,7 @@ With --json, stdout holds exactly one JSON object, the run report; logs and prog
 
   /** What a run would do, through the run's own read and map stages; nothing is written, no state moves. */
   private async dryRun(loaded: LoadedScheme, store: SqliteStateStore, limit: number | undefined, signal: AbortSignal): Promise<RunReport> {
-    const report = await dryRunScheme(loaded, wireScheme(loaded), { store, signal, limit, hintFor: diagnose });
+    const report = await dryRunScheme(loaded, wireScheme(loaded), { store, signal, limit, hintFor: diagnoseFor(loaded.file) });
     err(`dry run: ${report.wouldWrite} records would be written; nothing was written and no state changed`);
     return report;
   }

@@ -1,5 +1,5 @@
 import { isDeletionLog, type Deletion, type DeletionStatus, type QueueStatus, type RunReport, type StateAdmin } from '@qiao/core';
-import { diagnose } from './diagnose.js';
+import { diagnoseFor } from './diagnose.js';
 
 export interface SchemeOverview {
   scheme: string;
@@ -29,6 +29,7 @@ export interface SchemeOverview {
 /** The run overview (运行概况) of a scheme, from its state. */
 export async function schemeOverview(store: StateAdmin, scheme: string, stream?: string, limit = 20): Promise<SchemeOverview> {
   const runs = await store.runs(scheme, limit);
+  const diagnose = diagnoseFor(scheme);
   const last = runs[0] ?? null;
   const finished = runs.filter((r) => r.status !== 'running');
   // a cancelled run (Ctrl-C, serve stopping) is neither a success nor a failure

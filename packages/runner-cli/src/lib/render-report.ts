@@ -1,8 +1,8 @@
 import type { RunReport } from '@qiao/core';
-import { color, formatDuration } from './output.js';
+import { color, formatCursor, formatDuration, formatTime } from './output.js';
 
-/** A human rendering of a run report. */
-export function renderReport(r: RunReport): string {
+/** A human rendering of a run report; `cursorTimezone`: the zone of the stream's cursor (its manifest's `cursor.timezone`). */
+export function renderReport(r: RunReport, cursorTimezone?: string): string {
   const c = r.counts;
   const status =
     r.status === 'succeeded'
@@ -11,7 +11,7 @@ export function renderReport(r: RunReport): string {
         ? color.yellow(r.status)
         : color.red(r.status);
   const lines = [
-    `${color.bold(`Run ${r.runId}`)} of ${r.scheme}: ${status} in ${formatDuration(r.durationMs)}`,
+    `${color.bold(`Run ${r.runId}`)} of ${r.scheme}: ${status} in ${formatDuration(r.durationMs)} (started ${formatTime(r.startedAt)})`,
     `  read ${c.read} · inserted ${c.inserted} · updated ${c.updated} · skipped ${c.skipped} · failed ${c.failed}` +
       (r.resumed ? ` · resumed ${r.resumed} queued from an earlier run` : ''),
   ];
@@ -21,7 +21,7 @@ export function renderReport(r: RunReport): string {
       `  deleted in the source: ${d.read} listed · ${d.reported} new reported · ${d.stopped} stopped · ${d.notDelivered} never delivered · ${d.failed} failed · ${d.restored} came back`,
     );
   }
-  if (r.cursor) lines.push(`  cursor: ${r.cursor}`);
+  if (r.cursor) lines.push(`  cursor: ${formatCursor(r.cursor, cursorTimezone)}`);
   for (const e of r.errors) {
     lines.push(`  ${color.red('✗')} ${e.count} × ${e.code}: ${e.message}`);
     if (e.hint) lines.push(`      ${color.dim('→ ' + e.hint)}`);
@@ -57,7 +57,7 @@ export function exitCodeForReport(r: RunReport, signal?: NodeJS.Signals): number
 }
 
 /** Columns of a run in the tables of `qiao runs` and `qiao overview`. */
-export const RUN_COLUMNS = ['started', 'status', 'read', 'inserted', 'updated', 'skipped', 'failed', 'duration'];
+export const RUN_COLUMNS = ['started (UTC)', 'status', 'read', 'inserted', 'updated', 'skipped', 'failed', 'duration'];
 
 /** One run as a table row, in {@link RUN_COLUMNS} order. */
 export function runRow(r: Pick<RunReport, 'startedAt' | 'status' | 'counts' | 'durationMs'>): string[] {
@@ -69,6 +69,7 @@ export function runRow(r: Pick<RunReport, 'startedAt' | 'status' | 'counts' | 'd
     String(r.counts.updated),
     String(r.counts.skipped),
     String(r.counts.failed),
-    formatDuration(r.durationMs),
+    // a running run has no duration yet: how long it has been going
+    r.status === 'running' ? `${formatDuration(Math.max(0, Date.now() - Date.parse(r.startedAt)))} so far` : formatDuration(r.durationMs),
   ];
 }

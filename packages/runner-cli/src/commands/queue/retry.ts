@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { resolveStateDir, runLoadedScheme, InputError, SqliteStateStore } from '@qiao/core';
 import { QiaoCommand } from '../../lib/base-command.js';
-import { diagnose } from '../../lib/diagnose.js';
+import { diagnoseFor } from '../../lib/diagnose.js';
 import { loadSchemeForCli } from '../../lib/load.js';
 import { err, printJson, stderrLogger } from '../../lib/output.js';
 import { progressReporter } from '../../lib/progress.js';
@@ -45,7 +45,7 @@ export default class QueueRetry extends QiaoCommand {
         drainOnly: true,
         logger: stderrLogger(flags.debug),
         onProgress: progress.update,
-        hintFor: diagnose,
+        hintFor: diagnoseFor(args.scheme),
       });
       progress.end();
       if (flags.json) printJson({ scheme, requeued, report });
