@@ -101,11 +101,18 @@ export interface ErrorGroup {
   hint?: string | undefined;
 }
 
+/** How a run ended (or `running`). */
+export type RunStatus = 'succeeded' | 'partial' | 'failed' | 'cancelled' | 'running';
+
 /** The run report: printed by `qiao run --json`, kept in run history. */
 export interface RunReport {
   scheme: string;
   runId: string;
-  status: 'succeeded' | 'partial' | 'failed' | 'running';
+  /**
+   * `cancelled`: the user (or `qiao serve` shutting down) stopped the run; what it read and did not
+   * write stays queued for the next run. Not a failure: it does not count against the success rate.
+   */
+  status: RunStatus;
   counts: RunCounts;
   startedAt: string;
   finishedAt: string | null;

@@ -129,8 +129,8 @@ export class RunTally {
   }
 
   /**
-   * Closes the report: failed with the fatal error that stopped the run, failed when the user stopped
-   * it, partial with dead letters, else succeeded.
+   * Closes the report: failed with the fatal error that stopped the run, cancelled when the user stopped
+   * it (Ctrl-C, SIGTERM, `qiao serve` shutting down), partial with dead letters, else succeeded.
    */
   finish(fatal: unknown, stopped: boolean): RunReport {
     const r = this.report;
@@ -148,8 +148,8 @@ export class RunTally {
       r.fatal = { code: q?.reason ?? q?.code ?? 'internal', message: e.message, hint: q?.hint };
       r.status = 'failed';
     } else if (stopped) {
-      r.fatal = { code: 'stopped', message: 'the run was stopped before it finished', hint: 'run it again to resume: queued writes are kept' };
-      r.status = 'failed';
+      // cancelled, not failed: nothing went wrong, and what was read and not written stays queued
+      r.status = 'cancelled';
     } else {
       r.status = r.counts.failed > 0 ? 'partial' : 'succeeded';
     }

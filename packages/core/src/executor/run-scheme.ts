@@ -2,7 +2,7 @@ import type { Logger } from '../contracts/logger.js';
 import { silentLogger } from '../contracts/logger.js';
 import type { Mapper } from '../contracts/mapper.js';
 import type { Source } from '../contracts/source.js';
-import type { RunReport, StateStore } from '../contracts/state-store.js';
+import type { RunLock, RunReport, StateStore } from '../contracts/state-store.js';
 import type { Remover, Target } from '../contracts/target.js';
 import { isQiaoError, type Problem } from '../errors/errors.js';
 import { checkpoint, startCursor } from './checkpoint.js';
@@ -96,7 +96,14 @@ interface Run {
 export async function runScheme(o: RunSchemeOptions): Promise<RunReport> {
   const { store, scheme } = o;
   const tally = new RunTally(scheme, o.runId ?? newRunId(), o);
-  const lock = await store.lock(scheme, { wait: o.waitForLock ?? false, ...(o.signal ? { signal: o.signal } : {}) });
+  let lock: RunLock;
+  try {
+    lock = await store.lock(scheme, { wait: o.waitForLock ?? false, ...(o.signal ? { signal: o.signal } : {}) });
+  } catch (e) {
+    // stopped while waiting for another run of the scheme (--wait): cancelled before it started
+    if (o.signal?.aborted && (e === o.signal.reason || (e as Error)?.name === 'AbortError')) return tally.finish(undefined, true);
+    throw e;
+  }
   const stop = new RunStop(o.signal);
   // another run took the lock over (this one stopped renewing it) or `qiao unlock` removed it
   lock.lost?.addEventListener('abort', () => stop.fail(lock.lost?.reason), { once: true });
@@ -115,6 +122,8 @@ export async function runScheme(o: RunSchemeOptions): Promise<RunReport> {
     let read = o.drainOnly ? undefined : await readAndEnqueue(run);
     tally.phase = 'write';
     await pool.drain();
+    // the target's credentials are checked even when nothing needed writing
+    await pool.warmedUp;
     if (deletes && read?.complete && stop.fatal === undefined && !stop.aborted) {
       const done = await handleDeletions({
         store,

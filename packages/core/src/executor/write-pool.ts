@@ -81,10 +81,20 @@ export class WritePool {
     setMaxListeners(0, this.writeSignal);
   }
 
-  /** Gets the target's connection ready (BIP's gateway address and token) while the source is read. */
+  /** The target's warm-up, settled (it never rejects): the run waits for it before it ends. */
+  warmedUp: Promise<void> = Promise.resolve();
+
+  /**
+   * Gets the target's connection ready (BIP's gateway address and token) while the source is read. A
+   * refused credential stops the run, even when nothing needs writing; anything else (a network
+   * failure) is met again by the first write.
+   */
   warmUp(): void {
     const { target, stop, logger } = this.o;
-    target.warmUp?.(stop.signal).catch((e: unknown) => logger.debug(`target warm-up failed; the first write meets it again: ${(e as Error).message}`));
+    this.warmedUp = (target.warmUp?.(stop.signal) ?? Promise.resolve()).catch((e: unknown) => {
+      if (e instanceof ConnectorAuthError) stop.fail(e);
+      else logger.debug(`target warm-up failed; the first write meets it again: ${(e as Error).message}`);
+    });
   }
 
   /** Starts writers up to the concurrency. */

@@ -176,7 +176,7 @@ export class SchemeService extends EventEmitter {
         await this.alert(entry, report);
         return report;
       } catch (e) {
-        logger.error(`${id}: run could not start: ${(e as Error).message}`);
+        logger.error(`${id}: run ${controller.signal.aborted ? 'cancelled' : 'failed'}: ${(e as Error).message}`);
         return undefined;
       } finally {
         entry.running = undefined;

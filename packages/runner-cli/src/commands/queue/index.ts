@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { QiaoCommand } from '../../lib/base-command.js';
-import { diagnose } from '../../lib/diagnose.js';
-import { out, printJson, table } from '../../lib/output.js';
+import { diagnoseFor } from '../../lib/diagnose.js';
+import { formatTime, out, printJson, table } from '../../lib/output.js';
 import { allConnectors } from '../../lib/resolver.js';
 import { schemeIdOf } from '../../lib/scheme-id.js';
 import { stateFlags, withStateStore } from '../../lib/state.js';
@@ -33,7 +33,8 @@ export default class Queue extends QiaoCommand {
         return printJson({
           scheme,
           counts,
-          items: items.map((i) => ({ ...i, source: undefined, diagnosis: i.lastErrorCode ? diagnose(i.lastErrorCode, i.lastErrorMessage ?? '') : undefined })),
+          // an item a run has in flight from its journal has no queue id yet (the store numbers it below 0)
+          items: items.map((i) => ({ ...i, id: i.id < 0 ? null : i.id, source: undefined, diagnosis: i.lastErrorCode ? diagnoseFor(args.scheme)(i.lastErrorCode, i.lastErrorMessage ?? '') : undefined })),
         });
       }
       out(`Write queue of ${scheme}: ${counts.pending} pending · ${counts['in-flight']} in flight · ${counts.done} done · ${counts.dead} dead`);
@@ -42,12 +43,12 @@ export default class Queue extends QiaoCommand {
         table(
           ['id', 'key', 'status', 'attempts', 'error', 'updated'],
           items.map((i) => [
-            String(i.id),
+            i.id < 0 ? '-' : String(i.id),
             i.key,
             i.status,
             String(i.attempts),
             i.lastErrorCode ? `${i.lastErrorCode}: ${(i.lastErrorMessage ?? '').slice(0, 80)}` : '',
-            i.updatedAt.replace('T', ' ').slice(0, 19),
+            formatTime(i.updatedAt),
           ]),
         ),
       );

@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
-import { runLoadedScheme, InputError } from '@qiao/core';
+import { runLoadedScheme, InputError, type AnyStateStore } from '@qiao/core';
 import { QiaoCommand } from '../../lib/base-command.js';
-import { diagnose } from '../../lib/diagnose.js';
+import { diagnoseFor } from '../../lib/diagnose.js';
 import { loadSchemeForCli } from '../../lib/load.js';
 import { err, printJson, stderrLogger } from '../../lib/output.js';
 import { progressReporter } from '../../lib/progress.js';
@@ -33,6 +33,7 @@ export default class QueueRetry extends QiaoCommand {
     const scheme = loaded?.scheme.id ?? (await schemeIdOf(args.scheme));
     const store = await openState(flags);
     try {
+      if (!flags.all && flags.id?.length) await this.checkIds(store, scheme, flags.id, args.scheme);
       const requeued = await store.requeueDead(scheme, flags.all ? undefined : flags.id);
       if (!flags.json) err(`re-queued ${requeued} dead letter(s) of ${scheme}${flags.run ? '' : '; the next `qiao run` delivers them'}`);
       if (!loaded) {
@@ -44,7 +45,7 @@ export default class QueueRetry extends QiaoCommand {
         drainOnly: true,
         logger: stderrLogger(flags.debug),
         onProgress: progress.update,
-        hintFor: diagnose,
+        hintFor: diagnoseFor(args.scheme),
       });
       progress.end();
       if (flags.json) printJson({ scheme, requeued, report });
@@ -53,5 +54,22 @@ export default class QueueRetry extends QiaoCommand {
     } finally {
       await store.close();
     }
+  }
+
+  /** Every id given must be a dead letter of the scheme; otherwise nothing is re-queued (exit 2). */
+  private async checkIds(store: AnyStateStore, scheme: string, ids: number[], given: string): Promise<void> {
+    const dead = (await store.counts(scheme)).dead;
+    const known = new Set(dead ? (await store.list(scheme, { status: 'dead', limit: dead })).map((i) => i.id) : []);
+    const unknown = [...new Set(ids)].filter((id) => !known.has(id));
+    if (!unknown.length) return;
+    throw new InputError([
+      {
+        file: 'flag --id',
+        pointer: '',
+        expected: `the queue id of a dead letter of ${scheme}${dead ? '' : ' (it has none)'}`,
+        found: `${unknown.join(', ')}: no such dead letter`,
+        hint: `nothing was re-queued; see \`qiao queue ${given} --status dead\` for the ids`,
+      },
+    ]);
   }
 }
