@@ -105,7 +105,8 @@ export interface ErrorGroup {
 export interface RunReport {
   scheme: string;
   runId: string;
-  status: 'succeeded' | 'partial' | 'failed' | 'running';
+  /** `cancelled`: stopped by the operator (SIGINT/SIGTERM); not a failure, and left out of success rates. */
+  status: 'succeeded' | 'partial' | 'failed' | 'running' | 'cancelled';
   counts: RunCounts;
   startedAt: string;
   finishedAt: string | null;

@@ -6,7 +6,7 @@ export interface SchemeOverview {
   status: RunReport['status'] | 'never-run';
   lastRun: RunReport | null;
   runs: Pick<RunReport, 'runId' | 'status' | 'startedAt' | 'durationMs' | 'counts'>[];
-  /** Share of the recent runs that succeeded, 0..1. */
+  /** Share of the recent finished runs that succeeded, 0..1 (running and cancelled runs are left out). */
   successRate: number | null;
   /** Share of records finished without failure over the recent runs, 0..1. */
   recordSuccessRate: number | null;
@@ -30,7 +30,8 @@ export interface SchemeOverview {
 export async function schemeOverview(store: StateAdmin, scheme: string, stream?: string, limit = 20): Promise<SchemeOverview> {
   const runs = await store.runs(scheme, limit);
   const last = runs[0] ?? null;
-  const finished = runs.filter((r) => r.status !== 'running');
+  // a cancelled run was stopped by the operator: neither a success nor a failure
+  const finished = runs.filter((r) => r.status !== 'running' && r.status !== 'cancelled');
   const ok = finished.filter((r) => r.status === 'succeeded').length;
   let good = 0;
   let all = 0;
