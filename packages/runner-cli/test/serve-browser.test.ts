@@ -85,7 +85,11 @@ describe.skipIf(!haveChromium && !process.env.CI)('qiao serve in a real browser'
     await page.goto(`${serve.url}/${hash}`);
     return page;
   };
-  const shot = (page: Page, name: string) => page.screenshot({ path: join(SCREENSHOTS, name), fullPage: true });
+  /** The whole page, and what the window shows (`…-screen.png`). */
+  const shot = async (page: Page, name: string) => {
+    await page.screenshot({ path: join(SCREENSHOTS, name), fullPage: true });
+    await page.screenshot({ path: join(SCREENSHOTS, name.replace('.png', '-screen.png')) });
+  };
 
   beforeAll(async () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
@@ -150,6 +154,7 @@ describe.skipIf(!haveChromium && !process.env.CI)('qiao serve in a real browser'
     // every row fits in the window without scrolling
     const last = await rows.nth(12).boundingBox();
     expect(last!.y + last!.height).toBeLessThanOrEqual(1000);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1400);
     const ids = () => rows.evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.scheme));
     const byName = await ids();
 
@@ -213,7 +218,7 @@ describe.skipIf(!haveChromium && !process.env.CI)('qiao serve in a real browser'
     expect(await page.locator('[data-count="inserted"]').textContent()).toBe(String(CUSTOMERS - victims.length));
     // YonBIP refused calls over its rate limit; qiao slowed down and the page says so
     expect(bip.counters.rateLimited).toBeGreaterThan(0);
-    expect(await page.locator('.stat', { hasText: 'throttling' }).textContent()).toMatch(/\d+× refused/);
+    expect(await page.locator('[data-role="throttling"]').textContent()).toMatch(/YonBIP \d+× refused, held/);
 
     // the chart: drawn by chart.js (served by qiao) from the run history
     const drawn = await page.evaluate(() => {
@@ -237,7 +242,8 @@ describe.skipIf(!haveChromium && !process.env.CI)('qiao serve in a real browser'
       const r = dead.filter({ hasText: v.name });
       expect(await r.textContent()).toContain('客户名称重复');
       expect(await r.textContent()).toContain(v.code);
-      expect((await r.locator('td').nth(2).textContent())!.length).toBeGreaterThan(20); // the diagnosis
+      // the diagnosis, ready to paste: the scheme's file, not a placeholder
+      expect(await r.locator('td').nth(2).textContent()).toMatch(/rename one of the two.*okki\.scheme\.yaml/i);
     }
     await shot(page, 'scheme-1400x1000.png');
 

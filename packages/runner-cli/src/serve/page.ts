@@ -21,7 +21,7 @@ export const PAGE_HTML = /* html */ `<!doctype html>
   header .sub { color:#aab2c5; font-size:13px; }
   header .right { margin-left:auto; display:flex; gap:14px; font-size:12px; color:#aab2c5; }
   header .live.on::before { content:"●"; color:#3ddc84; margin-right:4px; }
-  main { padding:16px 24px 40px; max-width:1440px; }
+  main { padding:16px 24px 40px; }
   .toolbar { display:flex; gap:8px; align-items:center; flex-wrap:wrap; margin-bottom:12px; }
   .chip { font:inherit; font-size:12px; border:1px solid var(--line); background:#fff; border-radius:14px; padding:3px 10px; cursor:pointer; color:var(--ink); }
   .chip[aria-pressed="true"] { background:#1d2330; border-color:#1d2330; color:#fff; }
@@ -30,8 +30,11 @@ export const PAGE_HTML = /* html */ `<!doctype html>
   .card { background:var(--card); border:1px solid var(--line); border-radius:8px; padding:14px 16px; margin-bottom:14px; }
   table { border-collapse:collapse; width:100%; }
   table.grid { background:var(--card); border:1px solid var(--line); border-radius:8px; overflow:hidden; }
-  .grid th, .grid td { text-align:left; padding:7px 10px; border-bottom:1px solid var(--line); vertical-align:middle; }
+  .grid th, .grid td { text-align:left; padding:6px 9px; border-bottom:1px solid var(--line); vertical-align:middle; }
   .grid th { font-size:12px; color:var(--dim); font-weight:600; background:#fafbfc; white-space:nowrap; }
+  .schemes th { white-space:normal; line-height:1.25; vertical-align:bottom; }
+  .schemes th .zh { display:block; font-weight:400; }
+  .schemes .status .clip { max-width:130px; }
   .grid th button { all:unset; cursor:pointer; } .grid th button:focus-visible { outline:2px solid var(--run); }
   .grid th[aria-sort="ascending"] button::after { content:" ▲"; font-size:10px; }
   .grid th[aria-sort="descending"] button::after { content:" ▼"; font-size:10px; }
@@ -42,6 +45,10 @@ export const PAGE_HTML = /* html */ `<!doctype html>
   .mono { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size:12px; }
   .name a { font-weight:600; color:var(--ink); }
   .clip { max-width:220px; overflow:hidden; text-overflow:ellipsis; white-space:nowrap; display:block; }
+  .nowrap { white-space:nowrap; }
+  .schemes .name a { display:block; max-width:230px; overflow:hidden; text-overflow:ellipsis; white-space:nowrap; }
+  .schemes .cursor { max-width:140px; }
+  .runs .name a { color:var(--run); font-weight:400; }
   .badge { display:inline-block; font-size:12px; padding:1px 8px; border-radius:10px; color:#fff; background:var(--dim); white-space:nowrap; }
   .badge.succeeded { background:var(--ok); } .badge.partial { background:var(--warn); } .badge.failed { background:var(--bad); }
   .badge.running { background:var(--run); } .badge.cancelled { background:#fff; color:var(--stop); border:1px solid var(--stop); }
@@ -58,8 +65,9 @@ export const PAGE_HTML = /* html */ `<!doctype html>
   h3 { font-size:14px; margin:0 0 8px; } h3 .dim { font-weight:400; }
   .stats { display:grid; grid-template-columns: repeat(auto-fit, minmax(118px, 1fr)); gap:8px; margin-top:12px; }
   .stat { border:1px solid var(--line); border-radius:6px; padding:6px 10px; min-width:0; }
-  .stat b { display:block; font-size:18px; font-variant-numeric: tabular-nums; overflow:hidden; text-overflow:ellipsis; white-space:nowrap; }
-  .stat span { color:var(--dim); font-size:12px; }
+  .stat > b { display:block; font-size:18px; font-variant-numeric: tabular-nums; overflow:hidden; text-overflow:ellipsis; white-space:nowrap; }
+  .stat > span { color:var(--dim); font-size:12px; }
+  .stat .thr { font-size:13px; min-height:27px; }
   .two { display:grid; grid-template-columns: 1fr 1fr; gap:14px; }
   .two > .card { min-width:0; }
   .chartbox { position:relative; height:220px; }
@@ -88,12 +96,16 @@ export const PAGE_HTML = /* html */ `<!doctype html>
     table.grid, .grid tbody, .grid tr, .grid td { display:block; width:100%; }
     table.grid { border:0; background:none; }
     .grid thead { display:none; }
-    .grid tr { background:var(--card); border:1px solid var(--line); border-radius:8px; margin-bottom:10px; padding:6px 12px; }
-    .grid td { display:flex; justify-content:space-between; gap:12px; border:0; padding:4px 0; text-align:right !important; }
-    .grid td::before { content: attr(data-label); color:var(--dim); font-size:12px; text-align:left; flex:none; }
-    .grid td.name { display:block; text-align:left !important; font-size:15px; border-bottom:1px solid var(--line); padding-bottom:6px; margin-bottom:2px; }
-    .grid td.name::before { content:none; }
-    .clip { max-width:200px; } .msgcell { max-width:none; text-align:right; }
+    .grid tr { background:var(--card); border:1px solid var(--line); border-radius:8px; margin-bottom:10px; padding:8px 12px; display:grid !important; grid-template-columns: 1fr 1fr; column-gap:14px; row-gap:6px; }
+    .grid td { border:0; padding:0; text-align:left !important; min-width:0; width:auto; }
+    .grid td::before { content: attr(data-label); display:block; color:var(--dim); font-size:11px; text-transform:uppercase; letter-spacing:.02em; }
+    .grid td.name, .grid td.wide { grid-column: 1 / -1; }
+    .grid td.name { font-size:15px; border-bottom:1px solid var(--line); padding-bottom:6px; }
+    .grid td.name::before, .grid td.act::before { content:none; }
+    .grid td.act { grid-column: 1 / -1; }
+    .grid td.act button { width:100%; padding:6px; }
+    .rate { justify-content:flex-start; }
+    .schemes .name a { max-width:none; white-space:normal; } .clip { max-width:100%; } .msgcell { max-width:none; }
     .stats { grid-template-columns: repeat(2, 1fr); }
   }
 </style>
@@ -179,22 +191,22 @@ export const PAGE_SCRIPT = String.raw`(() => {
     if (s.running) { const p = progress.get(s.id) || s.progress; return '<span data-role="elapsed">running ' + dur(p ? p.elapsedMs : null) + '</span>' + (p ? '<div class="dim" data-role="progress">' + (p.inserted + p.updated + p.skipped + p.failed) + (p.total ? ' / ' + p.total : '') + ' records</div>' : ''); }
     if (!s.lastRun) return '<span class="dim">–</span>';
     const r = s.lastRun;
-    return '<a href="#/r/' + encodeURIComponent(r.runId) + '" title="' + esc(time(r.startedAt)) + '">' + esc(short(r.startedAt)) + '</a> <span class="dim">' + esc(ago(r.startedAt)) + '</span><div class="dim">' + esc(dur(r.durationMs)) + ' · ' + r.counts.read + ' read' + (r.counts.failed ? ', <span class="badv">' + r.counts.failed + ' failed</span>' : '') + '</div>';
+    return '<div class="nowrap"><a href="#/r/' + encodeURIComponent(r.runId) + '" title="' + esc(time(r.startedAt)) + '">' + esc(short(r.startedAt)) + '</a> <span class="dim">' + esc(ago(r.startedAt)) + '</span></div><div class="dim nowrap">' + esc(dur(r.durationMs)) + ' · ' + r.counts.read + ' read' + (r.counts.failed ? ' · <span class="badv">' + r.counts.failed + ' failed</span>' : '') + '</div>';
   }
   function overviewRow(s) {
     const cells = {
-      name: '<td class="name" data-label="Scheme"><a href="#/s/' + encodeURIComponent(s.id) + '">' + esc(s.name || s.id) + '</a><div class="dim mono clip" title="' + esc(s.file) + '">' + esc(s.id) + (s.systems ? ' · ' + esc(s.systems.source) + ' → ' + esc(s.systems.target) : '') + '</div></td>',
-      status: '<td data-label="Status">' + badge(s.status, 'status') + (s.fatal && !s.running ? '<div class="dim clip badv" title="' + esc(s.fatal.message) + '">' + esc(s.fatal.code) + '</div>' : '') + (s.error ? '<div class="dim clip badv" title="' + esc(s.error) + '">see file</div>' : '') + '</td>',
+      name: '<td class="name" data-label="Scheme"><a href="#/s/' + encodeURIComponent(s.id) + '" title="' + esc(s.name || s.id) + '">' + esc(s.name || s.id) + '</a><div class="dim mono clip" title="' + esc(s.file) + '">' + esc(s.id) + (s.systems ? ' · ' + esc(s.systems.source) + ' → ' + esc(s.systems.target) : '') + '</div></td>',
+      status: '<td class="status" data-label="Status">' + badge(s.status, 'status') + (s.fatal && !s.running ? '<div class="dim clip badv" title="' + esc(s.fatal.message) + '">' + esc(s.fatal.code) + '</div>' : '') + (s.error ? '<div class="dim clip badv" title="' + esc(s.error) + '">see file</div>' : '') + '</td>',
       last: '<td data-label="Last run">' + lastRunCell(s) + '</td>',
-      next: '<td data-label="Next run">' + (s.nextRunAt ? esc(short(s.nextRunAt)) + ' <span class="dim">' + esc(ago(s.nextRunAt)) + '</span>' : '<span class="dim">' + (s.valid ? 'no schedule' : '–') + '</span>') + '</td>',
-      success: '<td class="num" data-label="Success">' + (s.successRate == null ? '<span class="dim">–</span>' : '<span class="rate"><span data-role="success">' + pct(s.successRate) + '</span><i><b style="width:' + (s.successRate * 100) + '%;background:' + (s.successRate >= 0.95 ? '#1f9d55' : s.successRate >= 0.7 ? '#c98a04' : '#d64545') + '"></b></i></span>') + '</td>',
+      next: '<td data-label="Next run">' + (s.nextRunAt ? '<div class="nowrap" title="cron ' + esc(s.schedule) + '">' + esc(short(s.nextRunAt)) + '</div><div class="dim nowrap">' + esc(ago(s.nextRunAt)) + '</div>' : '<span class="dim">' + (s.valid ? 'no schedule' : '–') + '</span>') + '</td>',
+      success: '<td class="num" data-label="Success">' + (s.successRate == null ? '<span class="dim">–</span>' : '<span class="rate"><span data-role="success">' + pct(s.successRate) + '</span><i><b style="width:' + (s.successRate * 100) + '%;background:' + (s.successRate >= 0.95 ? '#1f9d55' : s.successRate >= 0.7 ? '#c98a04' : '#d64545') + '"></b></i></span>') + (s.recordSuccessRate != null && s.recordSuccessRate !== s.successRate ? '<div class="dim nowrap" title="records delivered over the recent runs">records ' + pct(s.recordSuccessRate) + '</div>' : '') + '</td>',
       queue: '<td class="num" data-label="Queue" data-queue="pending">' + (s.queued ? '<b>' + s.queued + '</b>' : '<span class="dim">0</span>') + '</td>',
       dead: '<td class="num" data-label="Dead letters" data-queue="dead">' + (s.dead ? '<a class="badv" href="#/s/' + encodeURIComponent(s.id) + '">' + s.dead + '</a>' : '<span class="dim">0</span>') + '</td>',
-      cursor: '<td data-label="Cursor"><span class="mono clip" title="the source\'s cursor, in its own format">' + esc(s.cursor || '–') + '</span></td>',
-      throttle: '<td data-label="Throttling">' + throttleCell(s.throttling, s.systems) + '</td>',
+      cursor: '<td data-label="Cursor"><span class="mono clip cursor" title="the source\'s cursor, in its own format">' + esc(s.cursor || '–') + '</span></td>',
+      throttle: '<td class="wide" data-label="Throttling">' + throttleCell(s.throttling, s.systems) + '</td>',
     };
     return '<tr data-scheme="' + esc(s.id) + '" data-status="' + esc(s.status) + '">' + COLS.map((c) => cells[c.key]).join('') +
-      '<td data-label=""><button class="act primary" data-action="run" data-scheme="' + esc(s.id) + '"' + (!s.valid || s.running ? ' disabled' : '') + '>运行 Run now</button></td></tr>';
+      '<td class="act" data-label=""><button class="act primary" data-action="run" data-scheme="' + esc(s.id) + '"' + (!s.valid || s.running ? ' disabled' : '') + '>运行 Run</button></td></tr>';
   }
   function renderOverview() {
     const all = data.schemes;
@@ -205,7 +217,7 @@ export const PAGE_SCRIPT = String.raw`(() => {
     const q = ui.search.toLowerCase();
     const rows = all.filter((s) => (ui.filter === 'all' || s.status === ui.filter) && (!q || (s.id + ' ' + (s.name || '')).toLowerCase().includes(q)))
       .slice().sort((a, b) => { const x = col.val(a), y = col.val(b); return (x < y ? -1 : x > y ? 1 : a.id.localeCompare(b.id)) * ui.sort.dir; });
-    const head = COLS.map((c) => '<th' + (c.num ? ' class="num"' : '') + ' data-col="' + c.key + '" aria-sort="' + (ui.sort.key === c.key ? (ui.sort.dir > 0 ? 'ascending' : 'descending') : 'none') + '"><button data-sort="' + c.key + '">' + esc(c.label) + '</button></th>').join('') + '<th></th>';
+    const head = COLS.map((c) => '<th' + (c.num ? ' class="num"' : '') + ' data-col="' + c.key + '" aria-sort="' + (ui.sort.key === c.key ? (ui.sort.dir > 0 ? 'ascending' : 'descending') : 'none') + '"><button data-sort="' + c.key + '"><span class="zh">' + esc(c.label.split(' ')[0]) + '</span>' + esc(c.label.split(' ').slice(1).join(' ')) + '</button></th>').join('') + '<th></th>';
     $('#view').innerHTML = '<div class="toolbar" role="toolbar" aria-label="filter by status">' + chips + '<input class="search" type="search" placeholder="筛选 Filter by name or id" value="' + esc(ui.search) + '"></div>' +
       (all.length ? '<table class="grid schemes"><thead><tr>' + head + '</tr></thead><tbody>' + (rows.map(overviewRow).join('') || '<tr><td colspan="10" class="empty">No scheme with this status.</td></tr>') + '</tbody></table>' : '<div class="card empty">No scheme files in the folder.</div>');
     const input = $('input.search');
@@ -217,7 +229,7 @@ export const PAGE_SCRIPT = String.raw`(() => {
   function timeline(runs, live) {
     const rs = runs.slice(0, 40).reverse();
     if (!rs.length) return '<div class="empty">No runs yet.</div>';
-    const W = Math.max(320, ($('#timeline-box') || { clientWidth: 900 }).clientWidth || 900), H = 220, L = 40, R = 8, T = 12, B = 44;
+    const W = Math.max(320, ($('#timeline-box') || { clientWidth: 900 }).clientWidth || 900), H = 220, L = 58, R = 8, T = 12, B = 44;
     const pw = W - L - R, ph = H - T - B, slot = pw / rs.length, bw = Math.max(4, Math.min(30, slot * 0.7));
     let g = '';
     for (const y of [0, 0.25, 0.5, 0.75, 1]) {
@@ -251,7 +263,7 @@ export const PAGE_SCRIPT = String.raw`(() => {
       }
     });
     g += '<text x="' + (L + pw / 2) + '" y="' + (H - 2) + '" text-anchor="middle">run start (' + esc(tzLabel) + '), oldest → newest</text>';
-    g += '<text transform="translate(10 ' + (T + ph / 2) + ') rotate(-90)" text-anchor="middle">records delivered</text>';
+    g += '<text transform="translate(12 ' + (T + ph / 2) + ') rotate(-90)" text-anchor="middle">records delivered</text>';
     return '<svg class="timeline" viewBox="0 0 ' + W + ' ' + H + '" role="img" aria-label="run history: share of records delivered per run">' + g + '</svg>' +
       '<div class="legend">' + ['succeeded', 'partial', 'failed', 'cancelled', 'running'].map((k) => '<span><i style="background:' + COLOR[k] + '"></i>' + esc(STATUS[k]) + '</span>').join('') + '</div>';
   }
@@ -261,7 +273,7 @@ export const PAGE_SCRIPT = String.raw`(() => {
     if (!canvas || !window.Chart) return;
     const rs = runs.slice(0, 40).reverse();
     const labels = rs.map((r) => { const d = new Date(r.startedAt); return [hm(d), pad(d.getMonth() + 1) + '-' + pad(d.getDate())]; });
-    const set = (label, key, color) => ({ label, data: rs.map((r) => r.counts[key]), backgroundColor: color, stack: 'records' });
+    const set = (label, key, color) => ({ label, data: rs.map((r) => r.counts[key]), backgroundColor: color, stack: 'records', maxBarThickness: 36 });
     chart = new window.Chart(canvas, {
       type: 'bar',
       data: { labels, datasets: [set('新增 inserted', 'inserted', '#1f9d55'), set('更新 updated', 'updated', '#2f6fdf'), set('跳过 skipped', 'skipped', '#98a2b3'), set('失败 failed', 'failed', '#d64545')] },
@@ -291,7 +303,7 @@ export const PAGE_SCRIPT = String.raw`(() => {
       '<td class="msgcell" data-label="Diagnosis"><span class="hint">' + esc(d.diagnosis || '–') + '</span></td>' +
       '<td class="num" data-label="Attempts">' + d.attempts + '</td>' +
       '<td data-label="Since"><span title="' + esc(time(d.updatedAt)) + '">' + esc(short(d.updatedAt)) + '</span><div class="dim"><a href="#/r/' + encodeURIComponent(d.runId) + '">run</a></div></td>' +
-      '<td data-label=""><button class="act requeue" data-action="retry" data-scheme="' + esc(schemeId) + '" data-id="' + d.id + '"' + (running ? ' disabled' : '') + '>重新排队 Re-queue</button></td></tr>').join('') + '</tbody></table>';
+      '<td class="act" data-label=""><button class="act requeue" data-action="retry" data-scheme="' + esc(schemeId) + '" data-id="' + d.id + '"' + (running ? ' disabled' : '') + '>重新排队 Re-queue</button></td></tr>').join('') + '</tbody></table>';
   }
   function fatalList(runs) {
     const f = runs.filter((r) => r.fatal).slice(0, 10);
@@ -316,15 +328,17 @@ export const PAGE_SCRIPT = String.raw`(() => {
     html += '<div class="dim">' + esc(s.file) + (s.systems ? ' · ' + esc(s.systems.source) + ' → ' + esc(s.systems.target) : '') + (s.schedule ? ' · cron <span class="mono">' + esc(s.schedule) + '</span> · next ' + esc(time(s.nextRunAt)) : ' · no schedule: runs from this page') + '</div>';
     html += '<div class="stats">' + stat(esc(c.read), '读取 read (last run)', ' data-count="read"') + stat(esc(c.inserted), '新增 inserted', ' data-count="inserted"') + stat(esc(c.updated), '更新 updated', ' data-count="updated"') + stat(esc(c.failed), '失败 failed', ' data-count="failed"') +
       stat(esc(s.queue.pending + s.queue['in-flight']), '队列 queued', ' data-queue="pending"') + stat(esc(s.queue.dead), '死信 dead letters', ' data-queue="dead"') + stat(pct(s.successRate), '成功率 runs succeeded') + stat(pct(s.recordSuccessRate), 'records delivered') +
-      '<div class="stat" style="grid-column: span 2"><b class="mono" title="the source\'s cursor, in its own format">' + esc(s.cursor || '–') + '</b><span>游标 cursor</span></div><div class="stat" style="grid-column: span 2"><b style="font-size:13px;white-space:normal">' + throttleCell(s.throttling, s.systems) + '</b><span>限流 throttling</span></div></div>';
+      '<div class="stat" style="grid-column: span 2"><b class="mono" title="the source\'s cursor, in its own format">' + esc(s.cursor || '–') + '</b><span>游标 cursor</span></div><div class="stat" style="grid-column: span 2"><div class="thr" data-role="throttling">' + throttleCell(s.throttling, s.systems) + '</div><span>限流 throttling</span></div></div>';
     html += progressBlock(s) + '</div>';
     html += fatalList(runs);
-    html += '<div class="two"><div class="card"><h3>运行记录 Run history <span class="dim">— share of records delivered per run (last ' + Math.min(40, runs.length) + ')</span></h3><div id="timeline-box">' + timeline(runs, s) + '</div></div>' +
+    html += '<div class="two"><div class="card"><h3>运行记录 Run history <span class="dim">— share of records delivered per run (last ' + Math.min(40, runs.length) + ')</span></h3><div id="timeline-box"></div></div>' +
       '<div class="card"><h3>记录数 Records per run <span class="dim">— chart.js</span></h3>' + (runs.length ? '<div class="chartbox"><canvas id="records-chart" aria-label="records written per run"></canvas></div>' : '<div class="empty">No runs yet.</div>') + '</div></div>';
     html += '<div class="card" data-role="dead-letters"><div class="head"><h3>死信 Dead letters <span class="dim">— ' + dead.length + ' customer(s)' + (s.deadLetters.length ? ': ' + s.deadLetters.map((g) => g.count + '× ' + esc(g.code)).join(', ') : '') + '</span></h3>' +
       (dead.length ? '<div class="actions"><button class="act primary requeue-all" data-action="retry" data-scheme="' + esc(s.id) + '"' + (s.running ? ' disabled' : '') + '>全部重新排队 Re-queue all &amp; deliver</button></div>' : '') + '</div>' + deadTable(dead, s.id, s.running) + '</div>';
     html += '<div class="card"><h3>运行 Runs</h3>' + (runs.length ? runsTable(runs.slice(0, 50)) : '<div class="empty">No runs yet.</div>') + '</div>';
     $('#view').innerHTML = html;
+    // drawn once the box has its width, so its text is not scaled
+    $('#timeline-box').innerHTML = timeline(runs, s);
     drawChart(runs);
   }
 

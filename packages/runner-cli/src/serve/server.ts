@@ -179,7 +179,8 @@ export async function startServer(o: ServeOptions): Promise<{ server: Server; ur
       const report = await findRun(runId);
       if (!report) return json(res, 404, { error: `no run ${runId} in the state (see GET /api/schemes/<id>/runs)` });
       const dead = (await o.store.list(report.scheme, { status: 'dead', limit: 100_000 })).filter((i) => i.runId === runId);
-      return json(res, 200, { scheme: report.scheme, report, deadLetters: dead.map(deadRow) });
+      const file = o.service.find(report.scheme)?.file;
+      return json(res, 200, { scheme: report.scheme, report: withFile(report, file), deadLetters: dead.map((i) => deadRow(i, file)) });
     }
     const m = /^\/api\/schemes\/([^/]+)(?:\/(run|retry|requeue|dead|runs))?$/.exec(path);
     if (!m) return json(res, 404, { error: `no API at ${path}` });
@@ -192,10 +193,10 @@ export async function startServer(o: ServeOptions): Promise<{ server: Server; ur
     }
     if (req.method === 'GET' && action === 'runs') {
       const limit = Math.min(1000, Math.max(1, Number(url.searchParams.get('limit')) || 100));
-      return json(res, 200, await o.store.runs(id, limit));
+      return json(res, 200, (await o.store.runs(id, limit)).map((r) => withFile(r, entry.file)));
     }
     if (req.method === 'GET' && action === 'dead') {
-      return json(res, 200, (await o.store.list(id, { status: 'dead', limit: 1000 })).map(deadRow));
+      return json(res, 200, (await o.store.list(id, { status: 'dead', limit: 1000 })).map((i) => deadRow(i, entry.file)));
     }
     if (req.method !== 'POST') return json(res, 405, { error: 'use POST for actions' });
     // A custom header cannot be sent cross-site without a CORS preflight, which this server never grants.
@@ -282,7 +283,24 @@ function text(v: unknown): string | undefined {
   return undefined;
 }
 
-function deadRow(i: QueueItem): DeadLetterRow {
+/** A diagnosis with its `<scheme>` placeholder filled with the scheme's file, ready to paste. */
+function withScheme(text: string | undefined, file: string | undefined): string | undefined {
+  return text && file ? text.split('<scheme>').join(file) : text;
+}
+
+function withFile(r: RunReport, file: string | undefined): RunReport {
+  if (!file) return r;
+  const groups = (g: RunReport['errors'] | undefined) => g?.map((e) => ({ ...e, hint: withScheme(e.hint, file) }));
+  return {
+    ...r,
+    errors: groups(r.errors) ?? [],
+    ...(r.skips ? { skips: groups(r.skips) } : {}),
+    ...(r.warnings ? { warnings: groups(r.warnings) } : {}),
+    ...(r.fatal ? { fatal: { ...r.fatal, hint: withScheme(r.fatal.hint, file) } } : {}),
+  };
+}
+
+function deadRow(i: QueueItem, file?: string): DeadLetterRow {
   // only the record's code and name are shown, not its payload
   const p = (i.payload ?? i.source ?? {}) as Record<string, unknown>;
   return {
@@ -292,7 +310,7 @@ function deadRow(i: QueueItem): DeadLetterRow {
     name: text(p.name) ?? text(p.shortname),
     error: i.lastErrorCode,
     message: i.lastErrorMessage,
-    diagnosis: i.lastErrorCode ? diagnose(i.lastErrorCode, i.lastErrorMessage ?? '') : undefined,
+    diagnosis: i.lastErrorCode ? withScheme(diagnose(i.lastErrorCode, i.lastErrorMessage ?? ''), file) : undefined,
     attempts: i.attempts,
     runId: i.runId,
     updatedAt: i.updatedAt,
