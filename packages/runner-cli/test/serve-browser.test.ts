@@ -156,7 +156,10 @@ describe.skipIf(!haveChromium && !process.env.CI)('qiao serve in a real browser'
     expect(last!.y + last!.height).toBeLessThanOrEqual(1000);
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1400);
     const ids = () => rows.evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.scheme));
-    const byName = await ids();
+    const names = () => rows.evaluateAll((trs) => trs.map((tr) => tr.querySelector('td.name a')!.textContent!.toLowerCase()));
+    // problems first: failed, partial, invalid, cancelled, never run, then succeeded
+    expect(await page.locator('th[data-col="status"]').getAttribute('aria-sort')).toBe('ascending');
+    expect((await ids()).slice(0, 8)).toEqual(['payments', 'invoices', 'price-lists', 'broken.yaml', 'departments', 'orders-sync', OKKI, 'suppliers']);
 
     // sort by dead letters, most first (second click): the invoices scheme with its 2 dead letters leads
     await page.locator('th[data-col="dead"] button').click();
@@ -167,7 +170,12 @@ describe.skipIf(!haveChromium && !process.env.CI)('qiao serve in a real browser'
     await page.locator('th[data-col="success"] button').click();
     expect((await ids()).filter((id) => id === 'payments' || id === 'contacts')).toEqual(['payments', 'contacts']);
     await page.locator('th[data-col="name"] button').click();
-    expect(await ids()).toEqual(byName);
+    const byName = await names();
+    expect(byName).toEqual([...byName].sort());
+    expect(byName).not.toEqual([...byName].reverse());
+    await page.locator('th[data-col="name"] button').click();
+    expect(await names()).toEqual([...byName].reverse());
+    await page.locator('th[data-col="status"] button').click();
 
     // filter by status: cancelled is a status of its own
     await page.locator('button[data-filter="cancelled"]').click();
@@ -193,6 +201,7 @@ describe.skipIf(!haveChromium && !process.env.CI)('qiao serve in a real browser'
     expect(await page.locator('svg.timeline a[data-status="failed"] text').textContent()).toBe('0%');
     expect(await page.locator('[data-role="fatal"]').textContent()).toContain('yonbip.310037');
     expect(await page.locator('[data-role="dead-letters"]').textContent()).toContain('None');
+    await shot(page, 'scheme-cancelled-and-fatal-1400x1000.png');
     await page.locator('table.runs tr[data-run="orders-sync-run-4"] a').click();
     await page.locator('[data-run-page="orders-sync-run-4"]').waitFor();
     expect(await page.locator('[data-run-page] [data-role="status"]').textContent()).toContain('cancelled');

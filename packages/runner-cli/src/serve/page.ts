@@ -103,6 +103,7 @@ export const PAGE_HTML = /* html */ `<!doctype html>
     .grid td.name { font-size:15px; border-bottom:1px solid var(--line); padding-bottom:6px; }
     .grid td.name::before, .grid td.act::before { content:none; }
     .grid td.act { grid-column: 1 / -1; }
+    .schemes td.blank { display:none; }
     .grid td.act button { width:100%; padding:6px; }
     .rate { justify-content:flex-start; }
     .schemes .name a { max-width:none; white-space:normal; } .clip { max-width:100%; } .msgcell { max-width:none; }
@@ -151,9 +152,11 @@ export const PAGE_SCRIPT = String.raw`(() => {
   const ORDER = ['running', 'failed', 'partial', 'invalid', 'cancelled', 'never-run', 'succeeded'];
   const COLOR = { succeeded: '#1f9d55', partial: '#c98a04', failed: '#d64545', running: '#2f6fdf', cancelled: '#9aa1ad' };
   const badge = (s, role) => '<span class="badge ' + esc(s) + '"' + (role ? ' data-role="' + role + '"' : '') + ' data-status="' + esc(s) + '">' + esc(STATUS[s] || s) + '</span>';
-  const delivered = (c) => { const all = c.inserted + c.updated + c.skipped + c.failed; return all ? (c.inserted + c.updated + c.skipped) / all : null; };
+  // of the records a run read (or settled from an earlier queue), the share it delivered: a run stopped half-way is not 100%
+  const delivered = (c) => { const all = Math.max(c.read, c.inserted + c.updated + c.skipped + c.failed); return all ? (c.inserted + c.updated + c.skipped) / all : null; };
 
-  const ui = { sort: { key: 'name', dir: 1 }, filter: 'all', search: '' };
+  // problems first: running, failed, partial, invalid, cancelled, never run, succeeded
+  const ui = { sort: { key: 'status', dir: 1 }, filter: 'all', search: '' };
   let data = { schemes: [] };
   let route = { view: 'overview' };
   const progress = new Map();
@@ -188,7 +191,12 @@ export const PAGE_SCRIPT = String.raw`(() => {
     return parts.length ? '<span class="dim">' + parts.join('<br>') + (t.live ? ' · now' : '') + '</span>' : '<span class="dim">none' + (t.live ? ' (now)' : '') + '</span>';
   }
   function lastRunCell(s) {
-    if (s.running) { const p = progress.get(s.id) || s.progress; return '<span data-role="elapsed">running ' + dur(p ? p.elapsedMs : null) + '</span>' + (p ? '<div class="dim" data-role="progress">' + (p.inserted + p.updated + p.skipped + p.failed) + (p.total ? ' / ' + p.total : '') + ' records</div>' : ''); }
+    if (s.running) {
+      const p = progress.get(s.id) || s.progress;
+      if (!p) return '<span data-role="elapsed">running…</span>';
+      const done = p.inserted + p.updated + p.skipped + p.failed;
+      return '<span data-role="elapsed">running ' + dur(p.elapsedMs) + '</span><div class="dim nowrap" data-role="progress">' + done + (p.total ? ' / ' + p.total : '') + ' records · ' + Math.round(p.ratePerSecond) + '/s</div>' + (p.total ? '<div class="bar" style="margin-top:2px;height:4px"><i style="width:' + Math.min(100, done / p.total * 100) + '%"></i></div>' : '');
+    }
     if (!s.lastRun) return '<span class="dim">–</span>';
     const r = s.lastRun;
     return '<div class="nowrap"><a href="#/r/' + encodeURIComponent(r.runId) + '" title="' + esc(time(r.startedAt)) + '">' + esc(short(r.startedAt)) + '</a> <span class="dim">' + esc(ago(r.startedAt)) + '</span></div><div class="dim nowrap">' + esc(dur(r.durationMs)) + ' · ' + r.counts.read + ' read' + (r.counts.failed ? ' · <span class="badv">' + r.counts.failed + ' failed</span>' : '') + '</div>';
@@ -200,16 +208,17 @@ export const PAGE_SCRIPT = String.raw`(() => {
       last: '<td data-label="Last run">' + lastRunCell(s) + '</td>',
       next: '<td data-label="Next run">' + (s.nextRunAt ? '<div class="nowrap" title="cron ' + esc(s.schedule) + '">' + esc(short(s.nextRunAt)) + '</div><div class="dim nowrap">' + esc(ago(s.nextRunAt)) + '</div>' : '<span class="dim">' + (s.valid ? 'no schedule' : '–') + '</span>') + '</td>',
       success: '<td class="num" data-label="Success">' + (s.successRate == null ? '<span class="dim">–</span>' : '<span class="rate"><span data-role="success">' + pct(s.successRate) + '</span><i><b style="width:' + (s.successRate * 100) + '%;background:' + (s.successRate >= 0.95 ? '#1f9d55' : s.successRate >= 0.7 ? '#c98a04' : '#d64545') + '"></b></i></span>') + (s.recordSuccessRate != null && s.recordSuccessRate !== s.successRate ? '<div class="dim nowrap" title="records delivered over the recent runs">records ' + pct(s.recordSuccessRate) + '</div>' : '') + '</td>',
-      queue: '<td class="num" data-label="Queue" data-queue="pending">' + (s.queued ? '<b>' + s.queued + '</b>' : '<span class="dim">0</span>') + '</td>',
+      queue: '<td class="num" data-label="Queue" data-queue="pending">' + (s.queued ? '<b>' + s.queued + '</b>' : '<span class="dim">0</span>') + (s.running && s.progress && s.progress.queued ? '<div class="dim nowrap">' + s.progress.queued + ' in this run</div>' : '') + '</td>',
       dead: '<td class="num" data-label="Dead letters" data-queue="dead">' + (s.dead ? '<a class="badv" href="#/s/' + encodeURIComponent(s.id) + '">' + s.dead + '</a>' : '<span class="dim">0</span>') + '</td>',
-      cursor: '<td data-label="Cursor"><span class="mono clip cursor" title="the source\'s cursor, in its own format">' + esc(s.cursor || '–') + '</span></td>',
-      throttle: '<td class="wide" data-label="Throttling">' + throttleCell(s.throttling, s.systems) + '</td>',
+      cursor: '<td' + (s.cursor ? '' : ' class="blank"') + ' data-label="Cursor"><span class="mono clip cursor" title="the source\'s cursor, in its own format">' + esc(s.cursor || '–') + '</span></td>',
+      throttle: '<td class="wide' + (s.throttling ? '' : ' blank') + '" data-label="Throttling">' + throttleCell(s.throttling, s.systems) + '</td>',
     };
     return '<tr data-scheme="' + esc(s.id) + '" data-status="' + esc(s.status) + '">' + COLS.map((c) => cells[c.key]).join('') +
       '<td class="act" data-label=""><button class="act primary" data-action="run" data-scheme="' + esc(s.id) + '"' + (!s.valid || s.running ? ' disabled' : '') + '>运行 Run</button></td></tr>';
   }
   function renderOverview() {
     const all = data.schemes;
+    const typing = document.activeElement && document.activeElement.matches('input.search');
     const counts = {};
     for (const s of all) counts[s.status] = (counts[s.status] || 0) + 1;
     const chips = ['all'].concat(ORDER.filter((k) => counts[k])).map((k) => '<button class="chip" data-filter="' + k + '" aria-pressed="' + (ui.filter === k) + '">' + esc(k === 'all' ? '全部 All' : STATUS[k]) + '<span class="n">' + (k === 'all' ? all.length : counts[k]) + '</span></button>').join('');
@@ -221,7 +230,7 @@ export const PAGE_SCRIPT = String.raw`(() => {
     $('#view').innerHTML = '<div class="toolbar" role="toolbar" aria-label="filter by status">' + chips + '<input class="search" type="search" placeholder="筛选 Filter by name or id" value="' + esc(ui.search) + '"></div>' +
       (all.length ? '<table class="grid schemes"><thead><tr>' + head + '</tr></thead><tbody>' + (rows.map(overviewRow).join('') || '<tr><td colspan="10" class="empty">No scheme with this status.</td></tr>') + '</tbody></table>' : '<div class="card empty">No scheme files in the folder.</div>');
     const input = $('input.search');
-    if (input && ui.focusSearch) { input.focus(); input.setSelectionRange(input.value.length, input.value.length); }
+    if (input && (ui.focusSearch || typing)) { input.focus(); input.setSelectionRange(input.value.length, input.value.length); }
   }
 
   // ---- scheme page ----
@@ -328,7 +337,7 @@ export const PAGE_SCRIPT = String.raw`(() => {
     html += '<div class="dim">' + esc(s.file) + (s.systems ? ' · ' + esc(s.systems.source) + ' → ' + esc(s.systems.target) : '') + (s.schedule ? ' · cron <span class="mono">' + esc(s.schedule) + '</span> · next ' + esc(time(s.nextRunAt)) : ' · no schedule: runs from this page') + '</div>';
     html += '<div class="stats">' + stat(esc(c.read), '读取 read (last run)', ' data-count="read"') + stat(esc(c.inserted), '新增 inserted', ' data-count="inserted"') + stat(esc(c.updated), '更新 updated', ' data-count="updated"') + stat(esc(c.failed), '失败 failed', ' data-count="failed"') +
       stat(esc(s.queue.pending + s.queue['in-flight']), '队列 queued', ' data-queue="pending"') + stat(esc(s.queue.dead), '死信 dead letters', ' data-queue="dead"') + stat(pct(s.successRate), '成功率 runs succeeded') + stat(pct(s.recordSuccessRate), 'records delivered') +
-      '<div class="stat" style="grid-column: span 2"><b class="mono" title="the source\'s cursor, in its own format">' + esc(s.cursor || '–') + '</b><span>游标 cursor</span></div><div class="stat" style="grid-column: span 2"><div class="thr" data-role="throttling">' + throttleCell(s.throttling, s.systems) + '</div><span>限流 throttling</span></div></div>';
+      '<div class="stat" style="grid-column: span 2"><b class="mono" title="the source\'s cursor, in its own format">' + esc(s.cursor || '–') + '</b><span>游标 cursor</span></div><div class="stat" style="grid-column: span 2"><div class="thr" data-role="throttling">' + throttleCell(s.throttling, s.systems) + '</div><span>限流 throttling (' + (s.running ? 'this run' : 'last run') + ')</span></div></div>';
     html += progressBlock(s) + '</div>';
     html += fatalList(runs);
     html += '<div class="two"><div class="card"><h3>运行记录 Run history <span class="dim">— share of records delivered per run (last ' + Math.min(40, runs.length) + ')</span></h3><div id="timeline-box"></div></div>' +
@@ -422,16 +431,18 @@ export const PAGE_SCRIPT = String.raw`(() => {
   let resizeT = null;
   window.addEventListener('resize', () => { clearTimeout(resizeT); resizeT = setTimeout(() => { if (route.view === 'scheme' && scheme) { const box = $('#timeline-box'); if (box) box.innerHTML = timeline(scheme.runs, scheme.s); } }, 150); });
 
-  function onProgress(id, p) {
+  function onProgress(id, p, throttling) {
     progress.set(id, p);
     if (route.view === 'overview') {
       const s = data.schemes.find((x) => x.id === id);
-      if (s) { if (!s.running) { s.running = true; s.status = 'running'; } s.progress = p; renderOverview(); }
+      if (s) { if (!s.running) { s.running = true; s.status = 'running'; } s.progress = p; if (throttling) s.throttling = throttling; renderOverview(); }
     } else if (route.view === 'scheme' && scheme && scheme.s.id === id) {
       if (!scheme.s.running) { soon(); return; }
       const live = $('[data-role="live"]');
       if (live) live.outerHTML = progressBlock(scheme.s);
       for (const k of ['read', 'inserted', 'updated', 'failed']) { const el = $('[data-count="' + k + '"]'); if (el) el.textContent = p[k]; }
+      const thr = $('[data-role="throttling"]');
+      if (thr && throttling) thr.innerHTML = throttleCell(throttling, scheme.s.systems);
     }
   }
   function connect() {
@@ -439,7 +450,7 @@ export const PAGE_SCRIPT = String.raw`(() => {
     const live = $('#live');
     es.onopen = () => { live.textContent = 'live'; live.classList.add('on'); };
     es.onerror = () => { live.textContent = 'reconnecting…'; live.classList.remove('on'); };
-    es.addEventListener('progress', (e) => { const m = JSON.parse(e.data); onProgress(m.scheme, m.progress); });
+    es.addEventListener('progress', (e) => { const m = JSON.parse(e.data); onProgress(m.scheme, m.progress, m.throttling); });
     es.addEventListener('run', soon);
     es.addEventListener('schemes', soon);
   }

@@ -204,7 +204,7 @@ export class SchemeService extends EventEmitter {
           onProgress: (p) => {
             if (entry.running) entry.running.progress = p;
             readThrottle();
-            this.emit('progress', { scheme: id, progress: p });
+            this.emit('progress', { scheme: id, progress: p, throttling: throttling(entry) });
           },
         });
         logger.info(`${id}: run ${report.status}: read ${report.counts.read}, inserted ${report.counts.inserted}, updated ${report.counts.updated}, skipped ${report.counts.skipped}, failed ${report.counts.failed}`);
