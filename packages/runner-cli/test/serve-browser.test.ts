@@ -223,6 +223,11 @@ describe.skipIf(!haveChromium && !process.env.CI)('qiao serve in a real browser'
 
     await row.locator('td.name a').click();
     await page.locator(`[data-scheme-page="${OKKI}"]`).waitFor();
+    if ((await page.locator('[data-role="status"]').first().textContent())?.includes('running')) {
+      // still going: the timeline draws it as an outline filled to its progress, not as a full bar
+      await page.locator('svg.timeline a[data-status="running"] rect[stroke-dasharray]').waitFor();
+      await shot(page, 'scheme-running-1400x1000.png');
+    }
     await expect.poll(() => page.locator('[data-role="status"]').first().textContent(), { timeout: 60_000 }).toContain('partial');
     expect(await page.locator('[data-count="inserted"]').textContent()).toBe(String(CUSTOMERS - victims.length));
     // YonBIP refused calls over its rate limit; qiao slowed down and the page says so

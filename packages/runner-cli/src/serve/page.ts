@@ -139,6 +139,8 @@ export const PAGE_SCRIPT = String.raw`(() => {
   const day = (d) => d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' + pad(d.getDate());
   const hm = (d) => pad(d.getHours()) + ':' + pad(d.getMinutes());
   const time = (iso) => { if (!iso) return '–'; const d = new Date(iso); return day(d) + ' ' + hm(d) + ':' + pad(d.getSeconds()); };
+  // HH:MM under each run, HH:MM:SS when two runs started in the same minute
+  const clock = (rs) => { const l = rs.map((r) => hm(new Date(r.startedAt))); return new Set(l).size === l.length ? l : rs.map((r) => { const d = new Date(r.startedAt); return hm(d) + ':' + pad(d.getSeconds()); }); };
   const short = (iso) => { if (!iso) return '–'; const d = new Date(iso); return (day(d) === day(new Date()) ? '' : pad(d.getMonth() + 1) + '-' + pad(d.getDate()) + ' ') + hm(d); };
   const ago = (iso) => {
     if (!iso) return '';
@@ -199,7 +201,7 @@ export const PAGE_SCRIPT = String.raw`(() => {
     }
     if (!s.lastRun) return '<span class="dim">–</span>';
     const r = s.lastRun;
-    return '<div class="nowrap"><a href="#/r/' + encodeURIComponent(r.runId) + '" title="' + esc(time(r.startedAt)) + '">' + esc(short(r.startedAt)) + '</a> <span class="dim">' + esc(ago(r.startedAt)) + '</span></div><div class="dim nowrap">' + esc(dur(r.durationMs)) + ' · ' + r.counts.read + ' read' + (r.counts.failed ? ' · <span class="badv">' + r.counts.failed + ' failed</span>' : '') + '</div>';
+    return '<div class="nowrap"><a href="#/r/' + encodeURIComponent(r.runId) + '" title="' + esc(time(r.startedAt)) + '">' + esc(short(r.startedAt)) + '</a> <span class="dim">' + esc(ago(r.startedAt)) + '</span></div><div class="dim nowrap">' + (r.status === 'running' ? 'running ' : '') + esc(dur(runMs(r))) + ' · ' + r.counts.read + ' read' + (r.counts.failed ? ' · <span class="badv">' + r.counts.failed + ' failed</span>' : '') + '</div>';
   }
   function overviewRow(s) {
     const cells = {
@@ -248,6 +250,7 @@ export const PAGE_SCRIPT = String.raw`(() => {
     }
     const every = Math.max(1, Math.ceil(74 / slot));
     let lastDay = '';
+    const clocks = clock(rs);
     rs.forEach((r, i) => {
       const x = L + slot * i + (slot - bw) / 2, cx = L + slot * i + slot / 2, d = new Date(r.startedAt);
       const rate = r.status === 'running' ? null : (delivered(r.counts) ?? (r.status === 'failed' ? 0 : 1));
@@ -267,7 +270,7 @@ export const PAGE_SCRIPT = String.raw`(() => {
       }
       g += '<a href="#/r/' + encodeURIComponent(r.runId) + '" data-run="' + esc(r.runId) + '" data-status="' + esc(r.status) + '"><title>' + esc(tip) + '</title>' + bar + '</a>';
       if (i % every === 0) {
-        g += '<text x="' + cx + '" y="' + (H - B + 15) + '" text-anchor="middle">' + hm(d) + '</text>';
+        g += '<text x="' + cx + '" y="' + (H - B + 15) + '" text-anchor="middle">' + clocks[i] + '</text>';
         if (day(d) !== lastDay) { g += '<text x="' + cx + '" y="' + (H - B + 29) + '" text-anchor="middle" style="font-weight:600">' + pad(d.getMonth() + 1) + '-' + pad(d.getDate()) + '</text>'; lastDay = day(d); }
       }
     });
@@ -281,7 +284,8 @@ export const PAGE_SCRIPT = String.raw`(() => {
     if (chart) { chart.destroy(); chart = null; }
     if (!canvas || !window.Chart) return;
     const rs = runs.slice(0, 40).reverse();
-    const labels = rs.map((r) => { const d = new Date(r.startedAt); return [hm(d), pad(d.getMonth() + 1) + '-' + pad(d.getDate())]; });
+    const clocks = clock(rs);
+    const labels = rs.map((r, i) => { const d = new Date(r.startedAt); return [clocks[i], pad(d.getMonth() + 1) + '-' + pad(d.getDate())]; });
     const set = (label, key, color) => ({ label, data: rs.map((r) => r.counts[key]), backgroundColor: color, stack: 'records', maxBarThickness: 36 });
     chart = new window.Chart(canvas, {
       type: 'bar',
@@ -335,7 +339,7 @@ export const PAGE_SCRIPT = String.raw`(() => {
     let html = '<div class="crumbs"><a href="#/">← 全部方案 All schemes</a></div>';
     html += '<div class="card" data-scheme-page="' + esc(s.id) + '"><div class="head"><h2>' + esc(s.name || s.id) + '</h2>' + badge(st, 'status') + '<span class="dim mono">' + esc(s.id) + '</span><div class="actions"><button class="act primary" data-action="run" data-scheme="' + esc(s.id) + '"' + (!s.valid || s.running ? ' disabled' : '') + '>立即运行 Run now</button></div></div>';
     html += '<div class="dim">' + esc(s.file) + (s.systems ? ' · ' + esc(s.systems.source) + ' → ' + esc(s.systems.target) : '') + (s.schedule ? ' · cron <span class="mono">' + esc(s.schedule) + '</span> · next ' + esc(time(s.nextRunAt)) : ' · no schedule: runs from this page') + '</div>';
-    html += '<div class="stats">' + stat(esc(c.read), '读取 read (last run)', ' data-count="read"') + stat(esc(c.inserted), '新增 inserted', ' data-count="inserted"') + stat(esc(c.updated), '更新 updated', ' data-count="updated"') + stat(esc(c.failed), '失败 failed', ' data-count="failed"') +
+    html += '<div class="stats">' + stat(esc(c.read), '读取 read (' + (s.running ? 'this run' : 'last run') + ')', ' data-count="read"') + stat(esc(c.inserted), '新增 inserted', ' data-count="inserted"') + stat(esc(c.updated), '更新 updated', ' data-count="updated"') + stat(esc(c.failed), '失败 failed', ' data-count="failed"') +
       stat(esc(s.queue.pending + s.queue['in-flight']), '队列 queued', ' data-queue="pending"') + stat(esc(s.queue.dead), '死信 dead letters', ' data-queue="dead"') + stat(pct(s.successRate), '成功率 runs succeeded') + stat(pct(s.recordSuccessRate), 'records delivered') +
       '<div class="stat" style="grid-column: span 2"><b class="mono" title="the source\'s cursor, in its own format">' + esc(s.cursor || '–') + '</b><span>游标 cursor</span></div><div class="stat" style="grid-column: span 2"><div class="thr" data-role="throttling">' + throttleCell(s.throttling, s.systems) + '</div><span>限流 throttling (' + (s.running ? 'this run' : 'last run') + ')</span></div></div>';
     html += progressBlock(s) + '</div>';
