@@ -9,7 +9,7 @@ import { openState, stateFlags, stateLocation } from '../lib/state.js';
 
 export default class Serve extends QiaoCommand {
   static override summary = 'Run every scheme of a folder on its schedule, with a live run-overview page and alerts.';
-  static override description = `Each scheme runs on its schedule.cron (croner); never two runs of one scheme at once, and missed ticks are not piled up. A file that becomes invalid is reported and skipped; the others go on. The page (运行概况) shows every scheme's status, last run, counts, success rate, dead letters with their diagnosis, queue depth and live progress, with buttons to run now and to re-queue dead letters; /api/overview serves the same data as \`qiao overview --json\`.
+  static override description = `Each scheme runs on its schedule.cron (croner); never two runs of one scheme at once, and missed ticks are not piled up. A file that becomes invalid is reported and skipped; the others go on. The page (运行概况) is a table of every scheme (status, last and next run, success rate, queue, dead letters, cursor, throttling; sortable, filterable by status), a page per scheme (run timeline, records chart, fatal errors, dead letters per customer with re-queue) and a page per run; /api/overview serves the same data as \`qiao overview --json\`.
 The server binds to 127.0.0.1 by default; binding another address requires --token (or QIAO_SERVE_TOKEN). Ctrl-C (SIGINT) or SIGTERM stops it gracefully: runs stop reading, writes in flight finish, the rest stays queued.`;
   static override examples = [
     '<%= config.bin %> serve --schemes ./schemes',
