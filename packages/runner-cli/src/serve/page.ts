@@ -210,7 +210,7 @@ export const PAGE_SCRIPT = String.raw`(() => {
       last: '<td data-label="Last run">' + lastRunCell(s) + '</td>',
       next: '<td data-label="Next run">' + (s.nextRunAt ? '<div class="nowrap" title="cron ' + esc(s.schedule) + '">' + esc(short(s.nextRunAt)) + '</div><div class="dim nowrap">' + esc(ago(s.nextRunAt)) + '</div>' : '<span class="dim">' + (s.valid ? 'no schedule' : '–') + '</span>') + '</td>',
       success: '<td class="num" data-label="Success">' + (s.successRate == null ? '<span class="dim">–</span>' : '<span class="rate"><span data-role="success">' + pct(s.successRate) + '</span><i><b style="width:' + (s.successRate * 100) + '%;background:' + (s.successRate >= 0.95 ? '#1f9d55' : s.successRate >= 0.7 ? '#c98a04' : '#d64545') + '"></b></i></span>') + (s.recordSuccessRate != null && s.recordSuccessRate !== s.successRate ? '<div class="dim nowrap" title="records delivered over the recent runs">records ' + pct(s.recordSuccessRate) + '</div>' : '') + '</td>',
-      queue: '<td class="num" data-label="Queue" data-queue="pending">' + (s.queued ? '<b>' + s.queued + '</b>' : '<span class="dim">0</span>') + (s.running && s.progress && s.progress.queued ? '<div class="dim nowrap">' + s.progress.queued + ' in this run</div>' : '') + '</td>',
+      queue: '<td class="num" data-label="Queue" data-queue="pending">' + (function () { const n = s.running && s.progress ? Math.max(s.queued, s.progress.queued) : s.queued; return n ? '<b title="waiting to be written">' + n + '</b>' : '<span class="dim">0</span>'; })() + '</td>',
       dead: '<td class="num" data-label="Dead letters" data-queue="dead">' + (s.dead ? '<a class="badv" href="#/s/' + encodeURIComponent(s.id) + '">' + s.dead + '</a>' : '<span class="dim">0</span>') + '</td>',
       cursor: '<td' + (s.cursor ? '' : ' class="blank"') + ' data-label="Cursor"><span class="mono clip cursor" title="the source\'s cursor, in its own format">' + esc(s.cursor || '–') + '</span></td>',
       throttle: '<td class="wide' + (s.throttling ? '' : ' blank') + '" data-label="Throttling">' + throttleCell(s.throttling, s.systems) + '</td>',
@@ -439,7 +439,14 @@ export const PAGE_SCRIPT = String.raw`(() => {
     progress.set(id, p);
     if (route.view === 'overview') {
       const s = data.schemes.find((x) => x.id === id);
-      if (s) { if (!s.running) { s.running = true; s.status = 'running'; } s.progress = p; if (throttling) s.throttling = throttling; renderOverview(); }
+      if (!s) return;
+      const started = !s.running;
+      if (started) { s.running = true; s.status = 'running'; }
+      s.progress = p;
+      if (throttling) s.throttling = throttling;
+      // only its row is redrawn while it runs, so a click elsewhere is not lost to a redraw
+      const tr = $('tr[data-scheme="' + CSS.escape(id) + '"]');
+      if (started) renderOverview(); else if (tr) tr.outerHTML = overviewRow(s);
     } else if (route.view === 'scheme' && scheme && scheme.s.id === id) {
       if (!scheme.s.running) { soon(); return; }
       const live = $('[data-role="live"]');
