@@ -197,6 +197,11 @@ describe.skipIf(!haveChromium && !process.env.CI)('qiao serve in a real browser'
     await page.locator('svg.timeline').waitFor();
     expect(await page.locator('svg.timeline a[data-status="cancelled"]').count()).toBe(1);
     expect(await page.locator('table.runs tr[data-run="orders-sync-run-4"] [data-status="cancelled"]').count()).toBe(1);
+    // the run list filters by status too
+    await page.locator('button[data-run-filter="succeeded"]').click();
+    expect(await page.locator('table.runs tr[data-run]').evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.run))).toEqual(['orders-sync-run-3', 'orders-sync-run-1']);
+    await page.locator('button[data-run-filter="all"]').click();
+    expect(await page.locator('table.runs tr[data-run]').count()).toBe(4);
     // the failed run that delivered nothing is drawn (0%), and its fatal error is shown apart from dead letters
     expect(await page.locator('svg.timeline a[data-status="failed"] text').textContent()).toBe('0%');
     expect(await page.locator('[data-role="fatal"]').textContent()).toContain('yonbip.310037');

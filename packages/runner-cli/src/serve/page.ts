@@ -158,7 +158,7 @@ export const PAGE_SCRIPT = String.raw`(() => {
   const delivered = (c) => { const all = Math.max(c.read, c.inserted + c.updated + c.skipped + c.failed); return all ? (c.inserted + c.updated + c.skipped) / all : null; };
 
   // problems first: running, failed, partial, invalid, cancelled, never run, succeeded
-  const ui = { sort: { key: 'status', dir: 1 }, filter: 'all', search: '' };
+  const ui = { sort: { key: 'status', dir: 1 }, filter: 'all', search: '', runFilter: 'all' };
   let data = { schemes: [] };
   let route = { view: 'overview' };
   const progress = new Map();
@@ -210,7 +210,7 @@ export const PAGE_SCRIPT = String.raw`(() => {
       last: '<td data-label="Last run">' + lastRunCell(s) + '</td>',
       next: '<td data-label="Next run">' + (s.nextRunAt ? '<div class="nowrap" title="cron ' + esc(s.schedule) + '">' + esc(short(s.nextRunAt)) + '</div><div class="dim nowrap">' + esc(ago(s.nextRunAt)) + '</div>' : '<span class="dim">' + (s.valid ? 'no schedule' : '–') + '</span>') + '</td>',
       success: '<td class="num" data-label="Success">' + (s.successRate == null ? '<span class="dim">–</span>' : '<span class="rate"><span data-role="success">' + pct(s.successRate) + '</span><i><b style="width:' + (s.successRate * 100) + '%;background:' + (s.successRate >= 0.95 ? '#1f9d55' : s.successRate >= 0.7 ? '#c98a04' : '#d64545') + '"></b></i></span>') + (s.recordSuccessRate != null && s.recordSuccessRate !== s.successRate ? '<div class="dim nowrap" title="records delivered over the recent runs">records ' + pct(s.recordSuccessRate) + '</div>' : '') + '</td>',
-      queue: '<td class="num" data-label="Queue" data-queue="pending">' + (s.queued ? '<b>' + s.queued + '</b>' : '<span class="dim">0</span>') + (s.running && s.progress && s.progress.queued ? '<div class="dim nowrap">' + s.progress.queued + ' in this run</div>' : '') + '</td>',
+      queue: '<td class="num" data-label="Queue" data-queue="pending">' + (function () { const n = s.running && s.progress ? Math.max(s.queued, s.progress.queued) : s.queued; return n ? '<b title="waiting to be written">' + n + '</b>' : '<span class="dim">0</span>'; })() + '</td>',
       dead: '<td class="num" data-label="Dead letters" data-queue="dead">' + (s.dead ? '<a class="badv" href="#/s/' + encodeURIComponent(s.id) + '">' + s.dead + '</a>' : '<span class="dim">0</span>') + '</td>',
       cursor: '<td' + (s.cursor ? '' : ' class="blank"') + ' data-label="Cursor"><span class="mono clip cursor" title="the source\'s cursor, in its own format">' + esc(s.cursor || '–') + '</span></td>',
       throttle: '<td class="wide' + (s.throttling ? '' : ' blank') + '" data-label="Throttling">' + throttleCell(s.throttling, s.systems) + '</td>',
@@ -330,6 +330,15 @@ export const PAGE_SCRIPT = String.raw`(() => {
       '<td class="num" data-label="Duration">' + (r.status === 'running' ? 'running ' : '') + esc(dur(runMs(r))) + '</td>' + ['read', 'inserted', 'updated', 'skipped', 'failed'].map((k) => '<td class="num" data-label="' + k + '">' + (k === 'failed' && r.counts[k] ? '<span class="badv">' + r.counts[k] + '</span>' : r.counts[k]) + '</td>').join('') +
       '<td class="msgcell" data-label="Problems">' + (r.fatal ? '<span class="badv mono">fatal ' + esc(r.fatal.code) + '</span> ' : '') + (r.errors || []).slice(0, 3).map((e) => '<span class="mono">' + e.count + '× ' + esc(e.code) + '</span>').join(', ') + '</td></tr>').join('') + '</tbody></table>';
   }
+  function runsBox(runs) {
+    if (!runs.length) return '<div class="empty">No runs yet.</div>';
+    const counts = {};
+    for (const r of runs) counts[r.status] = (counts[r.status] || 0) + 1;
+    const f = counts[ui.runFilter] ? ui.runFilter : 'all';
+    const chips = ['all'].concat(ORDER.filter((k) => counts[k])).map((k) => '<button class="chip" data-run-filter="' + k + '" aria-pressed="' + (f === k) + '">' + esc(k === 'all' ? '全部 All' : STATUS[k]) + '<span class="n">' + (k === 'all' ? runs.length : counts[k]) + '</span></button>').join('');
+    const shown = runs.filter((r) => f === 'all' || r.status === f);
+    return '<div class="toolbar" role="toolbar" aria-label="filter runs by status">' + chips + '</div>' + runsTable(shown.slice(0, 50)) + (shown.length > 50 ? '<div class="dim">' + (shown.length - 50) + ' older runs not shown</div>' : '');
+  }
   function renderScheme() {
     const { s, runs, dead } = scheme;
     const last = runs[0];
@@ -348,7 +357,7 @@ export const PAGE_SCRIPT = String.raw`(() => {
       '<div class="card"><h3>记录数 Records per run <span class="dim">— chart.js</span></h3>' + (runs.length ? '<div class="chartbox"><canvas id="records-chart" aria-label="records written per run"></canvas></div>' : '<div class="empty">No runs yet.</div>') + '</div></div>';
     html += '<div class="card" data-role="dead-letters"><div class="head"><h3>死信 Dead letters <span class="dim">— ' + dead.length + ' customer(s)' + (s.deadLetters.length ? ': ' + s.deadLetters.map((g) => g.count + '× ' + esc(g.code)).join(', ') : '') + '</span></h3>' +
       (dead.length ? '<div class="actions"><button class="act primary requeue-all" data-action="retry" data-scheme="' + esc(s.id) + '"' + (s.running ? ' disabled' : '') + '>全部重新排队 Re-queue all &amp; deliver</button></div>' : '') + '</div>' + deadTable(dead, s.id, s.running) + '</div>';
-    html += '<div class="card"><h3>运行 Runs</h3>' + (runs.length ? runsTable(runs.slice(0, 50)) : '<div class="empty">No runs yet.</div>') + '</div>';
+    html += '<div class="card"><div class="head"><h3>运行 Runs</h3></div><div id="runs-box">' + runsBox(runs) + '</div></div>';
     $('#view').innerHTML = html;
     // drawn once the box has its width, so its text is not scaled
     $('#timeline-box').innerHTML = timeline(runs, s);
@@ -415,6 +424,8 @@ export const PAGE_SCRIPT = String.raw`(() => {
   document.addEventListener('click', async (ev) => {
     const sortBtn = ev.target.closest('button[data-sort]');
     if (sortBtn) { const k = sortBtn.dataset.sort; ui.sort = { key: k, dir: ui.sort.key === k ? -ui.sort.dir : 1 }; renderOverview(); return; }
+    const runChip = ev.target.closest('button[data-run-filter]');
+    if (runChip && scheme) { ui.runFilter = runChip.dataset.runFilter; $('#runs-box').innerHTML = runsBox(scheme.runs); return; }
     const chip = ev.target.closest('button[data-filter]');
     if (chip) { ui.filter = chip.dataset.filter; renderOverview(); return; }
     const b = ev.target.closest('button[data-action]');
@@ -439,7 +450,14 @@ export const PAGE_SCRIPT = String.raw`(() => {
     progress.set(id, p);
     if (route.view === 'overview') {
       const s = data.schemes.find((x) => x.id === id);
-      if (s) { if (!s.running) { s.running = true; s.status = 'running'; } s.progress = p; if (throttling) s.throttling = throttling; renderOverview(); }
+      if (!s) return;
+      const started = !s.running;
+      if (started) { s.running = true; s.status = 'running'; }
+      s.progress = p;
+      if (throttling) s.throttling = throttling;
+      // only its row is redrawn while it runs, so a click elsewhere is not lost to a redraw
+      const tr = $('tr[data-scheme="' + CSS.escape(id) + '"]');
+      if (started) renderOverview(); else if (tr) tr.outerHTML = overviewRow(s);
     } else if (route.view === 'scheme' && scheme && scheme.s.id === id) {
       if (!scheme.s.running) { soon(); return; }
       const live = $('[data-role="live"]');
