@@ -351,6 +351,51 @@ describe('OKKI sandbox', () => {
       }
     });
 
+    it('edits the fields a sync maps with edit: "fields", emptying some of them but never the name', async () => {
+      const s = await startOkkiSandbox({ customers: 60, seed: 6, now: () => clock, mutations: { rate: 0, edit: 'fields' } });
+      try {
+        const mapped = ['name', 'short_name', 'homepage', 'address', 'tel', 'customers'];
+        const seen = new Set<string>();
+        let emptied = 0;
+        for (let i = 0; i < 60; i++) {
+          const before = new Map(s.companies().map((c) => [c.company_id, c]));
+          const edit = s.mutate('edit')!;
+          expect(edit.fields!.length).toBeGreaterThanOrEqual(1);
+          expect(edit.fields!.length).toBeLessThanOrEqual(3);
+          const was = before.get(edit.company_id)!;
+          const now = s.company(edit.company_id)!;
+          expect(now.update_time).toBe('2026-01-21 16:00:00');
+          for (const f of mapped.filter((f) => f !== 'customers')) {
+            if (!edit.fields!.includes(f)) expect(now[f], `${f} not edited`).toEqual(was[f]);
+          }
+          for (const f of edit.fields!) {
+            expect(mapped).toContain(f);
+            seen.add(f);
+          }
+          for (const f of edit.emptied ?? []) {
+            expect(edit.fields).toContain(f);
+            const contacts = now.customers as { email: string; main_customer_flag: number | string }[];
+            const main = contacts.find((k) => Number(k.main_customer_flag) === 1) ?? contacts[0];
+            expect(f === 'tel' ? (now.tel as string[]).join('') : f === 'customers' ? main?.email : now[f], `${f} emptied`).toBe('');
+            emptied++;
+          }
+          if (edit.fields!.includes('name')) expect(now.name).toBe(`${String(was.name).replace(/（改\d+）$/, '')}（改${i + 1}）`);
+          if (edit.fields!.includes('customers')) expect(now.customers).not.toEqual(was.customers);
+        }
+        expect([...seen].sort()).toEqual([...mapped].sort());
+        expect(emptied).toBeGreaterThan(3);
+        const names = s.companies().map((c) => c.name);
+        expect(new Set(names).size).toBe(names.length);
+        // by default an edit only marks the address
+        s.setMutations({ rate: 0 });
+        const plain = s.mutate('edit')!;
+        expect(plain.fields).toEqual(['address']);
+        expect(s.company(plain.company_id)!.address).toMatch(/（变更61）$/);
+      } finally {
+        await s.stop();
+      }
+    });
+
     it('makes the same changes for the same seed', async () => {
       const a = await startOkkiSandbox({ customers: 50, seed: 4, now: () => clock });
       const b = await startOkkiSandbox({ customers: 50, seed: 4, now: () => clock });

@@ -10,6 +10,7 @@ import {
   changeCustomers,
   chaosSeed,
   compare,
+  fastClock,
   findSecrets,
   randInt,
   removeDir,
@@ -22,14 +23,30 @@ import {
   type QiaoResult,
 } from './helpers.js';
 
-const CUSTOMERS = 5000;
+/** 3,000 (30 pages): the suite stays within minutes on a busy 2-core machine with its six runs and three kills. */
+const CUSTOMERS = 3000;
 const FAULT_RATE = 0.1;
 const TOKEN_TTL_CALLS = 50;
 const KILLS = 3;
 /** Concurrency per connection: raised from the template's 4, kept below the tokens' 50 calls. */
 const CONCURRENCY = 16;
+/**
+ * Chance, before each OKKI list or detail answer, that OKKI changes by itself (another user at work):
+ * a customer edited (one to three mapped fields, some emptied), added, deleted, or moved to another
+ * place in the list (rows shift across pages). A full read makes ~3,000 detail calls, an incremental
+ * one ~200: the rates give a full read about twenty changes, an incremental one about ten.
+ */
+const MUTATION_RATE_FULL = 0.008;
+const MUTATION_RATE_INCREMENTAL = 0.05;
+const MUTATION_KINDS = ['edit', 'add', 'delete', 'shift'] as const;
+/**
+ * OKKI's clock runs this many times faster than the machine's: the full runs span far more than the
+ * template's 10-minute look-back (a run of 2 minutes: 40 minutes on OKKI's clock), so a cursor taken
+ * from records changed during a run would lose edits, as on a long first load.
+ */
+const OKKI_CLOCK_SPEED = 20;
 
-describe(`chaos: ${CUSTOMERS} customers, ${FAULT_RATE * 100}% faults on both sides, tokens expiring every ${TOKEN_TTL_CALLS} calls, ${KILLS} × SIGKILL`, () => {
+describe(`chaos: ${CUSTOMERS} customers, ${FAULT_RATE * 100}% faults on both sides, tokens expiring every ${TOKEN_TTL_CALLS} calls, ${KILLS} × SIGKILL, OKKI changing while qiao reads`, () => {
   let okki: OkkiSandbox | undefined;
   let bip: YonbipSandbox | undefined;
   const dir = tempDir('qiao-chaos-');
@@ -39,7 +56,7 @@ describe(`chaos: ${CUSTOMERS} customers, ${FAULT_RATE * 100}% faults on both sid
     removeDir(dir);
   });
 
-  it('ends with exactly one BIP customer per OKKI customer, each with the latest data, nothing missing, no secret anywhere', async () => {
+  it('ends with exactly one BIP customer per live OKKI customer, each with the latest data, deleted ones stopped, nothing missing, no secret anywhere', async () => {
     const started = Date.now();
     const seed = chaosSeed();
     console.log(`chaos seed ${seed} (QIAO_CHAOS_SEED=${seed} npm run test:chaos repeats its choices: data, faults, kill points, changes; thread timing still varies)`);
@@ -50,6 +67,7 @@ describe(`chaos: ${CUSTOMERS} customers, ${FAULT_RATE * 100}% faults on both sid
       faultRate: FAULT_RATE,
       faultKinds: ['500', '502', '503', '429'],
       tokenTtlCalls: TOKEN_TTL_CALLS,
+      now: fastClock(OKKI_CLOCK_SPEED),
       clientId: 'chaos-okki-client',
       clientSecret: OKKI_SECRET,
     });
@@ -64,7 +82,10 @@ describe(`chaos: ${CUSTOMERS} customers, ${FAULT_RATE * 100}% faults on both sid
       random: seededRandom(seed ^ 0x5bd1e995),
     });
     const state = join(dir, 'state');
-    const env = templateEnv(okki, bip, { concurrency: CONCURRENCY, lookup: true });
+    // Customers deleted in OKKI are stopped in BIP, so the end state can be checked for them too.
+    const env = { ...templateEnv(okki, bip, { concurrency: CONCURRENCY, lookup: true }), QIAO_ON_DELETE: 'stop' };
+    // OKKI changes by itself while qiao reads, from the first run on (seeded by the simulator's seed).
+    okki.setMutations({ rate: MUTATION_RATE_FULL, kinds: [...MUTATION_KINDS], edit: 'fields' });
     const runs: QiaoResult[] = [];
     let kills = 0;
     let exhausted = 0;
@@ -139,12 +160,21 @@ describe(`chaos: ${CUSTOMERS} customers, ${FAULT_RATE * 100}% faults on both sid
     expect(finished.at(-1)!.status).toBe('succeeded');
 
     // ---- one more round of changes, read incrementally (with those made during the last run) -----
+    // OKKI keeps changing during two incremental runs; the last run starts after the last change.
+    okki.setMutations({ rate: MUTATION_RATE_INCREMENTAL, kinds: [...MUTATION_KINDS], edit: 'fields' });
     changeCustomers(okki, rnd, 'END', 40, 5);
     added += 5;
     const incremental = await complete('incremental run');
+    incremental.push(...(await complete('second incremental run')));
+    okki.setMutations({ rate: 0 });
+    const mutationsDuringRuns = okki.counters.mutations;
+    const last = await complete('last run');
+    expect(last.at(-1)!.status).toBe('succeeded');
 
     // ---- the outcome --------------------------------------------------------------------------
     const result = compare(okki, bip);
+    const kinds = Object.fromEntries(MUTATION_KINDS.map((k) => [k, okki!.mutationLog.filter((m) => m.kind === k).length]));
+    const emptied = okki.mutationLog.filter((m) => m.emptied?.length).length;
     const o = okki.counters;
     const b = bip.counters;
     const faults = o.faults + b.faults;
@@ -153,21 +183,32 @@ describe(`chaos: ${CUSTOMERS} customers, ${FAULT_RATE * 100}% faults on both sid
       `chaos figures: seed ${seed} · customers ${result.customers} · faults injected ${faults} (OKKI ${o.faults}, BIP ${b.faults})` +
         ` · retries ${repeated} (answers qiao had to repeat: faults + expired-token refusals — OKKI ${o.faults}+${o.unauthorized}, BIP ${b.faults}+${b.tokenExpired}${b.rateLimited ? `+${b.rateLimited} rate-limited` : ''})` +
         ` · requests OKKI ${o.total}, BIP ${b.total} · kills ${kills} · runs ${runs.length} (${exhausted} ended with exit 3, retry budget spent)` +
+        ` · OKKI changes while qiao read ${mutationsDuringRuns} (${MUTATION_KINDS.map((k) => `${kinds[k]} ${k}`).join(', ')}; ${emptied} edits emptied a field)` +
+        ` · deleted ${result.deletedStopped + result.deletedActive.length + result.deletedNeverWritten} (stopped in BIP ${result.deletedStopped}, never written ${result.deletedNeverWritten})` +
         ` · duplicates ${result.duplicates.length} · missing ${result.missing.length} · stale ${result.staleCount} · extra ${result.extra.length}` +
         ` · ${((Date.now() - started) / 1000).toFixed(0)} s`,
     );
-    console.log(`chaos runs: ${runs.map((r) => `${r.signal ?? `exit ${r.code}`} ${(r.ms / 1000).toFixed(1)} s`).join(', ')}; incremental: ${JSON.stringify(incremental.map((r) => r.counts))}`);
+    console.log(`chaos runs: ${runs.map((r) => `${r.signal ?? `exit ${r.code}`} ${(r.ms / 1000).toFixed(1)} s`).join(', ')}; incremental: ${JSON.stringify([...incremental, ...last].map((r) => r.counts))}`);
     if (exhausted) console.log(`finding: ${exhausted} run(s) spent their retry budget under ${FAULT_RATE * 100}% faults and exited 3; running again completed them`);
     // the incremental run read from the cursor (minus the look-back), not everything; at least the 40 changes and 5 additions written
     expect(incremental[0]!.counts.read).toBeLessThan(CUSTOMERS / 2);
     expect(incremental.reduce((n, r) => n + r.counts.inserted + r.counts.updated, 0)).toBeGreaterThanOrEqual(45);
     expect(kills).toBe(KILLS);
+    // every kind of change happened while qiao read, edits of mapped fields among them
+    for (const k of MUTATION_KINDS) expect(kinds[k], `${k} changes while qiao read`).toBeGreaterThan(0);
+    expect(emptied).toBeGreaterThan(0);
+    expect(mutationsDuringRuns).toBeGreaterThan(40);
     expect(result.duplicates).toEqual([]);
     expect(result.missing).toEqual([]);
     expect(result.extra).toEqual([]);
     expect(result.stale).toEqual([]);
+    expect(result.stoppedLive).toEqual([]);
+    // onDelete: stop — every deleted customer qiao had written is stopped; the others never reached BIP
+    expect(result.deletedActive).toEqual([]);
+    expect(result.deletedStopped + result.deletedNeverWritten).toBe(kinds.delete);
+    expect(result.deletedStopped).toBeGreaterThan(0);
     expect(result.merchants).toBe(result.customers);
-    expect(result.customers).toBe(CUSTOMERS + added);
+    expect(result.customers).toBe(CUSTOMERS + added + kinds.add! - kinds.delete!);
     expect([...bip.insertsByCode().values()].every((n) => n === 1)).toBe(true);
     expect(faults).toBeGreaterThan(500);
 

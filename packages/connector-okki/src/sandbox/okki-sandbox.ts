@@ -49,6 +49,13 @@ export interface OkkiMutationOptions {
   on?: 'list' | 'info' | 'any';
   /** No more changes after this many (counted from this setting). @default unlimited */
   max?: number;
+  /**
+   * What an `edit` (or `backdate`) changes: `address` appends a mark to the address; `fields` changes
+   * one to three of the fields a sync maps (name, short name, homepage, address, phone, the main
+   * contact's name and e-mail), emptying some of them (never the name), as users of OKKI do.
+   * @default 'address'
+   */
+  edit?: 'address' | 'fields';
 }
 
 /** A change the simulator made by itself (see {@link OkkiMutationKind}). */
@@ -57,6 +64,10 @@ export interface OkkiMutation {
   company_id: number;
   /** When, on the simulator's clock (epoch ms). */
   at: number;
+  /** The fields an `edit` or `backdate` changed (API names; `customers` for the main contact). */
+  fields?: string[];
+  /** Of {@link fields}, those the change emptied (`customers`: the main contact's e-mail). */
+  emptied?: string[];
 }
 
 export interface OkkiSandboxOptions {
@@ -221,7 +232,7 @@ export class OkkiSandbox {
     this.generator = new CompanyGenerator(seed, this.now);
     this.faultRng = seededRandom((seed ^ 0x5eed5eed) >>> 0);
     this.mutationRng = seededRandom((seed ^ 0x6d757461) >>> 0);
-    this.mutations = { rate: 0, kinds: DEFAULT_MUTATIONS, on: 'any', left: Infinity };
+    this.mutations = { rate: 0, kinds: DEFAULT_MUTATIONS, on: 'any', edit: 'address', left: Infinity };
     if (options.mutations) this.setMutations(options.mutations);
     this.faultRate = options.faultRate ?? 0;
     this.faultKinds = options.faultKinds ?? ['500', '503', '429'];
@@ -401,7 +412,7 @@ export class OkkiSandbox {
     const rate = mutations.rate ?? 0;
     if (!(rate >= 0 && rate <= 1)) throw new Error(`OKKI sandbox: mutations.rate must be within 0..1, got ${rate}`);
     const kinds = mutations.kinds ?? DEFAULT_MUTATIONS;
-    this.mutations = { rate, kinds, on: mutations.on ?? 'any', left: mutations.max ?? Infinity };
+    this.mutations = { rate, kinds, on: mutations.on ?? 'any', edit: mutations.edit ?? 'address', left: mutations.max ?? Infinity };
   }
 
   /** Moves the simulator's clock: `offsetMs` is added to its base clock ({@link OkkiSandboxOptions.now}). */
@@ -414,6 +425,8 @@ export class OkkiSandbox {
     const rng = this.mutationRng;
     const any = (): StoredCompany | undefined => this.live[Math.floor(rng() * this.live.length)];
     let c: StoredCompany | undefined;
+    let fields: string[] | undefined;
+    const emptied: string[] = [];
     switch (kind) {
       case 'add':
         c = this.byId.get(Number(this.addCompany().company_id));
@@ -423,7 +436,9 @@ export class OkkiSandbox {
         c = any();
         if (c) {
           const n = this.mutationLog.length + 1;
-          const changes: Record<string, unknown> = { address: `${c.address || '未知地址'}（变更${n}）` };
+          const changes: Record<string, unknown> =
+            this.mutations.edit === 'fields' ? this.fieldEdit(c, n, emptied) : { address: `${c.address || '未知地址'}（变更${n}）` };
+          fields = Object.keys(changes);
           if (kind === 'backdate') changes.update_time = this.now() - Math.floor(rng() * 90 * DAY_MS);
           this.updateCompany(c.company_id, changes);
         }
@@ -439,9 +454,66 @@ export class OkkiSandbox {
     }
     if (!c) return undefined;
     const change: OkkiMutation = { kind, company_id: c.company_id, at: this.now() };
+    if (fields) change.fields = fields;
+    if (emptied.length) change.emptied = emptied;
     this.mutationLog.push(change);
     this.counters.mutations++;
     return change;
+  }
+
+  /**
+   * The changes of an `edit` with `edit: 'fields'`: one to three of the mapped fields, each new value
+   * unique (`n` is the change's number), about one in four emptied (the name never is; the emptied
+   * ones are added to `emptied`).
+   */
+  private fieldEdit(c: StoredCompany, n: number, emptied: string[]): Record<string, unknown> {
+    const rng = this.mutationRng;
+    const all = ['name', 'short_name', 'homepage', 'address', 'tel', 'customers'] as const;
+    const picked = new Set<(typeof all)[number]>();
+    const wanted = 1 + Math.floor(rng() * 3);
+    while (picked.size < wanted) picked.add(all[Math.floor(rng() * all.length)]!);
+    const empty = (field: string): boolean => {
+      const yes = rng() < 0.25;
+      if (yes) emptied.push(field);
+      return yes;
+    };
+    const changes: Record<string, unknown> = {};
+    for (const field of picked) {
+      switch (field) {
+        case 'name':
+          changes.name = `${c.name.replace(/（改\d+）$/, '')}（改${n}）`;
+          break;
+        case 'short_name':
+          changes.short_name = empty(field) ? '' : `简称${n}`;
+          break;
+        case 'homepage':
+          changes.homepage = empty(field) ? '' : `https://www.m${n}-${c.company_id}.example.cn`;
+          break;
+        case 'address':
+          changes.address = empty(field) ? '' : `${(c.address || '未知地址').replace(/（变更\d+）$/, '')}（变更${n}）`;
+          break;
+        case 'tel':
+          changes.tel = empty(field) ? ['', ''] : ['021', `6${String(1_000_000 + Math.floor(rng() * 8_999_999))}`];
+          break;
+        case 'customers': {
+          // the main contact (else the first) gets another name or e-mail; a company without contacts gets one
+          const contacts: Record<string, unknown>[] = this.generator
+            .contacts(c)
+            .map((k) => ({ ...k, tel_list: k.tel_list.map((t) => [...t]), contact: k.contact.map((x) => ({ ...x })) }));
+          const main = contacts.find((k) => k.main_customer_flag === 1) ?? contacts[0];
+          if (!main) {
+            contacts.push({ name: `联系人${n}`, email: `contact${n}@example.cn`, main_customer_flag: 1 });
+          } else if (rng() < 0.5) {
+            main.name = `联系人${n}`;
+          } else {
+            main.email = empty(field) ? '' : `contact${n}@example.cn`;
+          }
+          changes.customers = contacts;
+          break;
+        }
+      }
+    }
+    return changes;
   }
 
   /** Changes fault injection from now on. */
