@@ -23,7 +23,8 @@ export function register(container: DependencyContainer): void {
   });
   container.register(targetToken(MERCHANT_BATCH_SAVE), { useClass: MerchantBatchSaveOperation });
   container.register(targetToken(MERCHANT_NEWINSERT), { useClass: MerchantNewinsertOperation });
-  container.register(removerToken(MERCHANT_SAVE), { useClass: MerchantStopOperation });
+  // merchant/stop and unstop serve every customer operation (the V2 catalogue lists no other stop API).
+  for (const op of [MERCHANT_SAVE, MERCHANT_BATCH_SAVE, MERCHANT_NEWINSERT]) container.register(removerToken(op), { useClass: MerchantStopOperation });
   container.register(ConnectionCheckToken, { useClass: YonbipConnectionCheck });
 }
 
