@@ -28,12 +28,12 @@ export function register(container: DependencyContainer): void {
   container.register(ConnectionCheckToken, { useClass: YonbipConnectionCheck });
 }
 
-/** The connection's endpoint set; an incomplete connection block fails on the first call instead, as classic. */
+/** The connection's endpoint set; an incomplete connection block fails on the first call instead, as v2 (the default). */
 function apiOf(client: YonbipClient): 'v2' | 'classic' {
   try {
     return client.connection.api;
   } catch {
-    return 'classic';
+    return 'v2';
   }
 }
 
