@@ -12,12 +12,12 @@ import { Enqueuer } from './enqueue.js';
 import { mapPayload, mapRecord, type MapStage } from './map.js';
 import { QueueFlow } from './queue-flow.js';
 import { readRecords, type ReadOutcome } from './read.js';
-import { newRunId, RunTally, type HintFor, type Progress } from './report.js';
+import { newRunId, RunTally, type HintFor, type Progress, type RunConnection } from './report.js';
 import { RunStop } from './run-stop.js';
 import { batchSizeOf } from './write-batch.js';
 import { WritePool } from './write-pool.js';
 
-export { newRunId, type Progress } from './report.js';
+export { newRunId, type Progress, type RunConnection } from './report.js';
 
 export interface RunSchemeOptions {
   scheme: string;
@@ -71,6 +71,11 @@ export interface RunSchemeOptions {
   signal?: AbortSignal;
   logger?: Logger;
   onProgress?: (progress: Progress) => void;
+  /**
+   * The run's connections (source and target) with their limiters: the report and every progress event
+   * say how long each was throttled by its system's rate limit (`throttling`).
+   */
+  connections?: readonly RunConnection[] | undefined;
   /** Diagnosis of an error reason, shown as the report's hint. */
   hintFor?: HintFor;
   runId?: string;
@@ -116,6 +121,7 @@ export async function runScheme(o: RunSchemeOptions): Promise<RunReport> {
   const run: Run = { o, logger: o.logger ?? silentLogger, tally, stop, flow, mapping: { mapper: o.mapper, checkPayload: o.checkPayload } };
   try {
     await store.startRun(scheme, tally.report);
+    tally.startHeartbeat();
     const deletes = o.onDelete && !o.drainOnly && o.source.readDeleted && isDeletionLog(store);
     if (deletes) run.watch = await ComebackWatch.load(store, scheme);
     const pool = await resume(run);

@@ -21,6 +21,17 @@ export function renderReport(r: RunReport, cursorTimezone?: string): string {
       `  deleted in the source: ${d.read} listed · ${d.reported} new reported · ${d.stopped} stopped · ${d.notDelivered} never delivered · ${d.failed} failed · ${d.restored} came back`,
     );
   }
+  for (const t of r.throttling ?? []) {
+    if (t.throttledMs === 0 && t.rateLimitedAnswers === 0) continue;
+    const rate = t.ratePerSecond !== undefined ? ` · ended at ${formatRate(t.ratePerSecond)}${t.limitPerSecond !== undefined ? ` of ${formatRate(t.limitPerSecond)}` : ''}` : '';
+    lines.push(
+      `  ${color.yellow('throttled:')} ${t.connector} (${t.side}) held back ${formatDuration(t.throttledMs)}, ${Math.round(t.share * 100)}% of the run, by its rate limit · ${t.rateLimitedAnswers} rate-limit answers${rate}`,
+    );
+    if (t.ratePerSecond !== undefined && t.limitPerSecond !== undefined && t.ratePerSecond < t.limitPerSecond && t.rateLimitedAnswers > 0) {
+      const perMinute = Math.max(1, Math.floor(t.ratePerSecond * 60));
+      lines.push(`      ${color.dim(`→ its system allows less than the configured rate: set limits.requestsPerMinute: ${perMinute} on the ${t.side} connection to start there next time`)}`);
+    }
+  }
   if (r.cursor) lines.push(`  cursor: ${formatCursor(r.cursor, cursorTimezone)}`);
   for (const e of r.errors) {
     lines.push(`  ${color.red('✗')} ${e.count} × ${e.code}: ${e.message}`);
@@ -42,6 +53,11 @@ export function renderReport(r: RunReport, cursorTimezone?: string): string {
     if (r.fatal.hint) lines.push(`      ${color.dim('→ ' + r.fatal.hint)}`);
   }
   return lines.join('\n');
+}
+
+/** A rate in requests per second, to one decimal under 10 (`3.9/s`, `12/s`). */
+function formatRate(perSecond: number): string {
+  return `${perSecond < 10 ? Math.round(perSecond * 10) / 10 : Math.round(perSecond)}/s`;
 }
 
 /** 128 + the signal's number, as a shell reports a process a signal stopped. */
