@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { copyFileSync, existsSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOkkiSandbox, type OkkiSandbox } from '@qiao/connector-okki/sandbox';
 import { startYonbipSandbox, type YonbipSandbox } from '@qiao/connector-yonbip/sandbox';
 import { qiao, simulatorEnv, startQiao, tempDir, waitFor } from './helpers.js';
+import { api, startServe } from './serve-helpers.js';
 
 const TEMPLATE = new URL('../templates/okki-to-yonbip.scheme.yaml', import.meta.url).pathname;
 /** The machine's PostgreSQL (trust auth: the password in the URLs below is never checked, only kept secret). */
@@ -130,9 +131,29 @@ describe('okki-to-yonbip with its state in PostgreSQL (--database)', () => {
     expect(sqlite.code).toBe(3);
     expect(sqlite.stderr).toMatch(/there is no state at/);
 
+    // re-queueing dead letters goes to the same state (there are none)
+    const retry = await run(['queue', 'retry', TEMPLATE, '--all', '--json', '--database', url]);
+    expect(retry.code, retry.stderr).toBe(0);
+    expect(JSON.parse(retry.stdout)).toEqual({ scheme: expect.stringMatching(/\w/), requeued: 0 });
+
+    // qiao serve on the shared state: its overview shows the runs made by `qiao run`
+    const schemes = tempDir('qiao-pg-serve-');
+    copyFileSync(TEMPLATE, join(schemes, 'okki-to-yonbip.scheme.yaml'));
+    const serve = await startServe(['--schemes', schemes, '--port', '0', '--database', url], { ...env });
+    try {
+      expect(serve.log()).toMatch(new RegExp(`state postgres://postgres:\\*\\*\\*@127\\.0\\.0\\.1:5432/test\\?schema=${schema} \\(schema ${schema}\\)`));
+      const listed = (await api<{ schemes: { id: string; runs: { runId: string }[]; queue: Record<string, number> }[] }>(serve.url, '/api/overview')).body.schemes;
+      expect(listed).toHaveLength(1);
+      expect(listed[0]!.runs.map((r) => r.runId)).toEqual(o.runs.map((r) => r.runId));
+      expect(listed[0]!.queue).toMatchObject({ done: 250, dead: 0 });
+    } finally {
+      serve.child.kill('SIGTERM');
+    }
+    const served = await serve.done;
+
     expect(existsSync(join(cwd, '.qiao'))).toBe(false);
-    for (const r of [first, second, overview, queue, runs, sqlite]) expect(r.stdout + r.stderr).not.toContain(PASSWORD);
-  });
+    for (const r of [first, second, overview, queue, runs, sqlite, retry, served]) expect(r.stdout + r.stderr).not.toContain(PASSWORD);
+  }, 240_000);
 
   it('PostgreSQL out of reach: a run fails at once naming host:port (exit 3), and writes nothing', async () => {
     const before = bip.counters.inserts + bip.counters.updates;
@@ -148,7 +169,7 @@ describe('okki-to-yonbip with its state in PostgreSQL (--database)', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/flag --database: expected a PostgreSQL URL/);
     expect(bad.stderr).not.toContain(PASSWORD);
-  });
+  }, 120_000);
 
   it('PostgreSQL lost mid-run: the run stops with a clear message, and the rerun delivers every customer exactly once', async () => {
     const fresh = await startOkkiSandbox({ customers: 300, seed: 23 });
@@ -156,10 +177,11 @@ describe('okki-to-yonbip with its state in PostgreSQL (--database)', () => {
     const proxy = await pgProxy();
     try {
       const schema = newSchema();
-      const runEnv = { ...env, ...simulatorEnv(fresh, target), YONBIP_API: 'v2', YONBIP_REQUESTS_PER_SECOND: '40', OKKI_REQUESTS_PER_SECOND: '200' };
-      const { done } = startQiao(['run', TEMPLATE, '--json', '--database', databaseUrl(schema, proxy.port)], { env: runEnv });
+      const runEnv = { ...env, ...simulatorEnv(fresh, target), YONBIP_API: 'v2', OKKI_REQUESTS_PER_SECOND: '200' };
+      // slow writes, so that PostgreSQL goes away with most customers still to write, however loaded the machine
+      const { done } = startQiao(['run', TEMPLATE, '--json', '--database', databaseUrl(schema, proxy.port)], { env: { ...runEnv, YONBIP_REQUESTS_PER_SECOND: '20' } });
       // some customers written, most not yet: PostgreSQL goes away
-      await waitFor(() => target.merchants().length >= 30, 60_000, '30 customers in YonBIP');
+      await waitFor(() => target.merchants().length >= 30, 150_000, '30 customers in YonBIP');
       await proxy.kill();
       const cut = await done;
       expect(cut.code, cut.stderr).toBe(3);
@@ -170,7 +192,12 @@ describe('okki-to-yonbip with its state in PostgreSQL (--database)', () => {
       expect(cut.stderr).not.toMatch(/bug in qiao|\n\s+at /);
       expect(cut.stdout + cut.stderr).not.toContain(PASSWORD);
 
-      // PostgreSQL is back (straight, not through the proxy): the rerun finishes the job
+      // PostgreSQL is back (straight, not through the proxy): the killed run's lock is there, stale (its process is gone)
+      const unlock = await qiao(['unlock', TEMPLATE, '--json', '--database', databaseUrl(schema)], { env: runEnv });
+      expect(unlock.code, unlock.stderr).toBe(0);
+      expect(JSON.parse(unlock.stdout)).toMatchObject({ removed: true, holder: { stale: true }, state: expect.stringContaining('postgres://postgres:***@') });
+      expect(unlock.stdout).not.toContain(PASSWORD);
+      // the rerun finishes the job
       const rerun = await qiao(['run', TEMPLATE, '--json', '--database', databaseUrl(schema)], { env: runEnv });
       expect(rerun.code, rerun.stderr).toBe(0);
       expect(target.merchants()).toHaveLength(300);
@@ -182,5 +209,5 @@ describe('okki-to-yonbip with its state in PostgreSQL (--database)', () => {
       await fresh.stop();
       await target.stop();
     }
-  });
+  }, 240_000);
 });

@@ -1,7 +1,7 @@
 import type { DeletionLog, LeaseOptions, StateAdmin, StateStore } from '../contracts/state-store.js';
 import { InputError } from '../errors/errors.js';
 import { parseDatabaseUrl, redactDatabaseUrl } from './postgres-errors.js';
-import { PostgresStateStore } from './postgres-store.js';
+import { PostgresStateStore } from './postgres.store.js';
 import { resolveStateDir, SqliteStateStore } from './sqlite.store.js';
 
 /** A store a command can run schemes on and show: every seam, as both SQLite and PostgreSQL stores offer. */

@@ -6,6 +6,9 @@ export interface PgTarget {
   url: string;
   /** `host:port` of the server. */
   server: string;
+  /** The server's host (without the brackets of an IPv6 address) and port, for `pg_isready -h HOST -p PORT`. */
+  host: string;
+  port: string;
   database: string;
   schema: string;
 }
@@ -47,7 +50,8 @@ export function parseDatabaseUrl(url: string, source = 'flag --database'): { con
   }
   u.searchParams.delete('schema');
   const database = decodeURIComponent(u.pathname.replace(/^\//, '')) || decodeURIComponent(u.username) || 'postgres';
-  const target: PgTarget = { url: redactDatabaseUrl(url), server: `${u.hostname}:${u.port || '5432'}`, database, schema };
+  const port = u.port || '5432';
+  const target: PgTarget = { url: redactDatabaseUrl(url), server: `${u.hostname}:${port}`, host: u.hostname.replace(/^\[(.*)\]$/, '$1'), port, database, schema };
   return { connectionString: u.toString(), target };
 }
 
@@ -95,7 +99,7 @@ export function pgUnreachable(t: PgTarget, cause: unknown): StateError {
     reason: 'state.unavailable',
     path: placeOf(t),
     cause,
-    hint: `check that PostgreSQL runs and accepts connections on ${t.server} (pg_isready -h ${t.server.replace(/:(\d+)$/, ' -p $1')}) and that --database / QIAO_DATABASE_URL names it; then run again; ${RESUME}`,
+    hint: `check that PostgreSQL runs and accepts connections on ${t.server} (pg_isready -h ${t.host} -p ${t.port}) and that --database / QIAO_DATABASE_URL names it; then run again; ${RESUME}`,
   });
 }
 
@@ -123,7 +127,7 @@ export function toPgStateError(e: unknown, t: PgTarget): StateError | InputError
       reason: 'state.unavailable',
       path: placeOf(t),
       cause: e,
-      hint: `create it (createdb -h ${t.server.replace(/:(\d+)$/, ' -p $1')} ${t.database}) or fix the database name in --database / QIAO_DATABASE_URL`,
+      hint: `create it (createdb -h ${t.host} -p ${t.port} ${t.database}) or fix the database name in --database / QIAO_DATABASE_URL`,
     });
   }
   if (code === '53100') {
