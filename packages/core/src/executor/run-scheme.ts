@@ -119,6 +119,7 @@ export async function runScheme(o: RunSchemeOptions): Promise<RunReport> {
   const flow = new QueueFlow(o.maxQueued ?? 2000, stop.signal, Boolean(o.drainOnly));
   tally.queued = () => flow.outstanding;
   const run: Run = { o, logger: o.logger ?? silentLogger, tally, stop, flow, mapping: { mapper: o.mapper, checkPayload: o.checkPayload } };
+  let endError: unknown;
   try {
     await store.startRun(scheme, tally.report);
     tally.startHeartbeat();
@@ -159,12 +160,22 @@ export async function runScheme(o: RunSchemeOptions): Promise<RunReport> {
     tally.finish(stop.fatal, stop.stoppedByUser);
     try {
       await store.finishRun(scheme, tally.report);
-    } finally {
+    } catch (e) {
+      // the store went away at the very end (PostgreSQL lost, the state deleted): the report says so
+      // instead of being lost with it; what was delivered is in the target, and the next run resumes
+      endError = e;
+      if (stop.fatal === undefined) tally.finish(e, false);
+    }
+    try {
       await lock.release();
+    } catch (e) {
+      // a lock that cannot be released runs out with its lease
+      (o.logger ?? silentLogger).warn(`could not release the run lock of ${scheme}: ${(e as Error).message}; it runs out with its lease`);
     }
     tally.progress(true);
   }
   if (stop.fatal !== undefined && !isQiaoError(stop.fatal)) throw stop.fatal;
+  if (endError !== undefined && !isQiaoError(endError)) throw endError;
   return tally.report;
 }
 
