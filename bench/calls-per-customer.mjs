@@ -5,7 +5,7 @@
 // calls a minute for several APIs, so this figure is what bounds a first sync's wall time.
 //
 // Part 1: BENCH_COUNT (2,000) OKKI customers into an empty simulated tenant, the okki-to-yonbip
-//   template as shipped, YONBIP_API=v2 then classic. Counted on the YonBIP simulator: every HTTP call
+//   template as shipped, YONBIP_API unset (the template's default), v2, then classic. Counted on the YonBIP simulator: every HTTP call
 //   (data-center lookup and token included) and the gateway's business calls. Goal: <= 0.05 with batches.
 // Part 2 (v2; classic too with BENCH_QUOTA_CLASSIC=1, which takes ~BENCH_COUNT/2 s): the same first sync
 //   against a gateway quota of 60 calls a minute scaled in time (BENCH_QUOTA calls per BENCH_WINDOW_MS,
@@ -30,7 +30,10 @@ const BUSINESS = ['save', 'list', 'detail', 'orgTree', 'classTree', 'newlist', '
 async function firstSync(api) {
   const sims = await startSimulators({ customers: COUNT });
   try {
-    const { ms, report } = await runQiao(schemeEnv(sims, { bipApi: api, okkiConcurrency: 8 }));
+    const env = schemeEnv(sims, { bipApi: api, okkiConcurrency: 8 });
+    // `default`: YONBIP_API unset, the template's own default endpoint set.
+    if (api === 'default') delete env.YONBIP_API;
+    const { ms, report } = await runQiao(env);
     const c = sims.yonbip.counters;
     const business = BUSINESS.reduce((n, k) => n + c[k], 0);
     const byApi = Object.fromEntries(BUSINESS.filter((k) => c[k]).map((k) => [k, c[k]]));
@@ -96,7 +99,7 @@ async function quotaSync(api, count) {
 
 console.log(`machine: ${machine()}`);
 console.log(`first sync of ${COUNT} customers, unlimited simulators`);
-for (const api of ['v2', 'classic']) {
+for (const api of ['default', 'v2', 'classic']) {
   const r = await firstSync(api);
   console.log(`  ${api.padEnd(7)} ${r.perCustomer.toFixed(4)} YonBIP calls/customer (${r.total} calls; business ${r.business}, ${r.businessPerCustomer.toFixed(4)}/customer) ${JSON.stringify(r.byApi)} in ${r.ms} ms`);
 }

@@ -19,7 +19,8 @@ if (run(process.execPath, ['scripts/check-cycles.mjs']) !== 0) {
 if (
   run('npx', ['--no-install', 'nx', 'run-many', '-t', 'build', 'typecheck', '--outputStyle=static']) !== 0 ||
   // the reliability suite lives outside the packages
-  run('npx', ['--no-install', 'tsc', '-p', 'tests/chaos']) !== 0
+  run('npx', ['--no-install', 'tsc', '-p', 'tests/chaos']) !== 0 ||
+  run('npx', ['--no-install', 'tsc', '-p', 'tests/install']) !== 0
 ) {
   console.log('0 passed, 1 failed');
   console.error('build or type check failed (see above)');

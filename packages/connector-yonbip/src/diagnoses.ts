@@ -22,7 +22,7 @@ export const diagnoses: readonly Diagnosis[] = [
   },
   {
     reason: 'yonbip.310404',
-    hint: 'YonBIP has no such API on this gateway (310404): check gatewayUrl (with its /iuap-api-gateway prefix), then whether this tenant offers the classic merchant/save|list|detail or only the V2 endpoints (开放平台 → API 文档). `qiao check <scheme>` lists which APIs are missing.',
+    hint: 'YonBIP has no such API on this gateway (310404): check gatewayUrl (with its /iuap-api-gateway prefix), then whether this tenant offers the V2 endpoints (merchant/newlist, batch/merchant/save, the default) or only the classic merchant/save|list|detail (开放平台 → API 文档): `qiao check <scheme>` lists which APIs are missing; a tenant with only the classic ones needs YONBIP_API=classic (connection `api: classic`).',
   },
   {
     reason: /^yonbip\.(310043|310071|310072|310076|310077)$/,

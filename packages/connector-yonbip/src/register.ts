@@ -23,16 +23,17 @@ export function register(container: DependencyContainer): void {
   });
   container.register(targetToken(MERCHANT_BATCH_SAVE), { useClass: MerchantBatchSaveOperation });
   container.register(targetToken(MERCHANT_NEWINSERT), { useClass: MerchantNewinsertOperation });
-  container.register(removerToken(MERCHANT_SAVE), { useClass: MerchantStopOperation });
+  // merchant/stop and unstop serve every customer operation (the V2 catalogue lists no other stop API).
+  for (const op of [MERCHANT_SAVE, MERCHANT_BATCH_SAVE, MERCHANT_NEWINSERT]) container.register(removerToken(op), { useClass: MerchantStopOperation });
   container.register(ConnectionCheckToken, { useClass: YonbipConnectionCheck });
 }
 
-/** The connection's endpoint set; an incomplete connection block fails on the first call instead, as classic. */
+/** The connection's endpoint set; an incomplete connection block fails on the first call instead, as v2 (the default). */
 function apiOf(client: YonbipClient): 'v2' | 'classic' {
   try {
     return client.connection.api;
   } catch {
-    return 'classic';
+    return 'v2';
   }
 }
 

@@ -32,7 +32,8 @@ export function connect(sandbox: YonbipSandbox, options: ConnectOptions = {}) {
     options.mode === 'direct'
       ? { gatewayUrl: sandbox.gatewayUrl, tokenUrl: sandbox.tokenUrl }
       : { tenantId, dataCenterUrl: sandbox.dataCenterUrl };
-  const config: Record<string, unknown> = { ...endpoints, appKey, appSecret, ...options.config };
+  // merchant.save's tests are of the classic operation unless they ask for v2 (the connection's default).
+  const config: Record<string, unknown> = { ...endpoints, appKey, appSecret, api: 'classic', ...options.config };
   const ctx: ConnectionContext = {
     connector: 'yonbip',
     config,

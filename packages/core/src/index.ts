@@ -23,6 +23,8 @@ export { isDeletionLog, type OnDelete } from './executor/deletes.js';
 export * from './executor/wire.js';
 export * from './state/sqlite.store.js';
 export * from './state/memory.store.js';
+export * from './state/postgres-store.js';
+export * from './state/open-store.js';
 export * from './http/lossless-json.js';
 export * from './http/redact.js';
 export * from './logging/pino-logger.js';

@@ -1,17 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { KeyGuard, KEY_COLLISION } from '../src/executor/collisions.js';
 import { clearsFor, fieldsOf } from '../src/executor/clears.js';
-import { MemoryStateStore, RecordError } from '../src/index.js';
+import { RecordError, type AnyStateStore } from '../src/index.js';
+import { backends } from './state-backends.js';
 
-async function delivered(store: MemoryStateStore, key: string, d: { targetId: string; targetCode?: string; businessKey?: string }) {
+async function delivered(store: AnyStateStore, key: string, d: { targetId: string; targetCode?: string; businessKey?: string }) {
   await store.enqueue('s', 'r', [{ key, payload: {}, fingerprint: 'f' }]);
   const [item] = await store.claim('s', 1);
   await store.complete('s', [{ id: item!.id, key, fingerprint: 'f', outcome: 'inserted', ...d }]);
 }
 
-describe('KeyGuard: one target record per source record', () => {
+describe.each(backends)('KeyGuard: one target record per source record (%s store)', (_name, make) => {
   it('refuses a code the id map gives another key, by the mapped key or by the code the target answered', async () => {
-    const store = new MemoryStateStore();
+    const store = await make();
     await delivered(store, 'A', { targetId: 'T1', targetCode: 'AUTO-1', businessKey: 'C1' });
     const guard = new KeyGuard({ store, scheme: 's', upsertKey: 'code' });
     const byKey = await guard.check('B', { code: 'C1', name: { zh_CN: '乙公司' } });
@@ -25,14 +26,14 @@ describe('KeyGuard: one target record per source record', () => {
   });
 
   it('refuses the second of two keys with one code in one run, whichever writer gets there first', async () => {
-    const guard = new KeyGuard({ store: new MemoryStateStore(), scheme: 's', upsertKey: 'code' });
+    const guard = new KeyGuard({ store: await make(), scheme: 's', upsertKey: 'code' });
     const [a, b] = await Promise.all([guard.check('A', { code: 'X', name: '甲' }), guard.check('B', { code: 'X', name: '乙' })]);
     expect(a).toBeUndefined();
     expect(b?.message).toMatch(/record B \(乙\) maps to code "X", which record A \(甲\) is being written by this run/);
   });
 
   it('checkFound: a record a lookup found that the id map (an older row without codes) or this run ties to another key is refused', async () => {
-    const store = new MemoryStateStore();
+    const store = await make();
     await delivered(store, 'A', { targetId: 'T1' });
     const guard = new KeyGuard({ store, scheme: 's', upsertKey: 'code' });
     await expect(guard.checkFound('B', { code: 'X' })({ id: 'T1', code: 'X' })).rejects.toMatchObject({ reason: KEY_COLLISION });

@@ -1,21 +1,16 @@
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   DeclarativeMapper,
-  MemoryStateStore,
   RecordError,
-  SqliteStateStore,
   runScheme,
   type DeletedRecord,
-  type DeletionLog,
   type RemoveContext,
   type Remover,
   type Source,
   type SourceRecord,
-  type StateStore,
   type Target,
 } from '../src/index.js';
-import { tempDir } from './helpers.js';
+import { backends } from './state-backends.js';
 
 /** A source of live records and deleted ones, both changed between runs by the test. */
 class ListSource implements Source {
@@ -52,16 +47,9 @@ class CountingRemover implements Remover {
 const rec = (key: string, name: string): SourceRecord => ({ stream: 's', key, data: { name } });
 const mapper = DeclarativeMapper.compile({ code: 'name', org: { value: '42' } }, 'test').mapper;
 
-function stores(): [string, () => StateStore & DeletionLog][] {
-  return [
-    ['memory', () => new MemoryStateStore()],
-    ['sqlite', () => new SqliteStateStore(join(tempDir('qiao-deletes-'), 'state'))],
-  ];
-}
-
-describe.each(stores())('deleted source records on the %s store', (_name, make) => {
+describe.each(backends)('deleted source records on the %s store', (_name, make) => {
   it('stop: stops only delivered keys, with the mapped deleted record; retries a failed stop next run; starts a record that comes back', async () => {
-    const store = make();
+    const store = await make();
     const source = new ListSource();
     const remover = new CountingRemover();
     const run = () => runScheme({ scheme: 'x', stream: 's', source, mapper, target, store, onDelete: 'stop', remover });
@@ -100,7 +88,7 @@ describe.each(stores())('deleted source records on the %s store', (_name, make) 
   });
 
   it('a stop recorded but not done (the process died) is done by the next run', async () => {
-    const store = make();
+    const store = await make();
     const source = new ListSource();
     const remover = new CountingRemover();
     source.live = [rec('1', 'A')];
@@ -115,7 +103,7 @@ describe.each(stores())('deleted source records on the %s store', (_name, make) 
   });
 
   it('report: nothing reaches the target; each deletion is logged once, newest first', async () => {
-    const store = make();
+    const store = await make();
     const source = new ListSource();
     const remover = new CountingRemover();
     source.live = [rec('1', 'A'), rec('2', 'B')];

@@ -1,17 +1,13 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { InputError, MemoryStateStore, migrations, SCHEMA_VERSION, SqliteStateStore, type StateAdmin, type StateStore } from '../src/index.js';
+import { InputError, migrations, MemoryStateStore, PG_SCHEMA_VERSION, pgMigrations, PostgresStateStore, SCHEMA_VERSION, SqliteStateStore } from '../src/index.js';
 import { tempDir } from './helpers.js';
+import { backends, durableBackends, postgresBackend, testDatabaseUrl } from './state-backends.js';
 
-const stores: [string, () => StateStore & StateAdmin][] = [
-  ['sqlite', () => new SqliteStateStore(tempDir('qiao-state-'))],
-  ['memory', () => new MemoryStateStore()],
-];
-
-describe.each(stores)('%s state store', (_name, make) => {
+describe.each(backends)('%s state store', (_name, make) => {
   it('enqueues, claims, completes, and remembers what was delivered', async () => {
-    const s = make();
+    const s = await make();
     await s.enqueue('a', 'run1', [
       { key: 'k1', payload: { code: 'k1' }, fingerprint: 'f1' },
       { key: 'k2', payload: { code: 'k2' }, fingerprint: 'f2' },
@@ -35,7 +31,7 @@ describe.each(stores)('%s state store', (_name, make) => {
   });
 
   it('re-queues dead letters, all or by id', async () => {
-    const s = make();
+    const s = await make();
     await s.enqueue('a', 'r', [1, 2, 3].map((i) => ({ key: `k${i}`, payload: {}, fingerprint: `f${i}` })));
     const items = await s.claim('a', 3);
     await s.fail('a', items.map((i) => ({ id: i.id, code: 'x', message: 'm', dead: true })));
@@ -47,7 +43,7 @@ describe.each(stores)('%s state store', (_name, make) => {
   });
 
   it('puts writes left in flight back to pending, flagged maybe-written', async () => {
-    const s = make();
+    const s = await make();
     await s.enqueue('a', 'r', [{ key: 'k1', payload: {}, fingerprint: 'f1' }]);
     await s.claim('a', 1);
     expect(await s.recoverInFlight('a')).toBe(1);
@@ -58,7 +54,7 @@ describe.each(stores)('%s state store', (_name, make) => {
   });
 
   it('writes an item read again while in flight once more, with the new content', async () => {
-    const s = make();
+    const s = await make();
     await s.enqueue('a', 'r', [{ key: 'k1', payload: { v: 1 }, fingerprint: 'f1' }]);
     const [item] = await s.claim('a', 1);
     await s.enqueue('a', 'r', [{ key: 'k1', payload: { v: 2 }, fingerprint: 'f2' }]);
@@ -72,7 +68,7 @@ describe.each(stores)('%s state store', (_name, make) => {
   });
 
   it('enqueues dead letters beside the items to write, and forgets written items once delivered', async () => {
-    const s = make();
+    const s = await make();
     await s.enqueue('a', 'r', [
       { key: 'k1', payload: { v: 1 }, fingerprint: 'f1' },
       { key: 'k2', payload: null, source: { id: 'k2' }, fingerprint: '', dead: { code: 'mapping.error', message: 'bad' } },
@@ -104,7 +100,7 @@ describe.each(stores)('%s state store', (_name, make) => {
   });
 
   it('never writes one key twice at once: content read again during a write waits for it', async () => {
-    const s = make();
+    const s = await make();
     await s.enqueue('a', 'r', [{ key: 'k1', payload: { v: 1 }, fingerprint: 'f1' }]);
     const [first] = await s.claim('a', 10);
     await s.enqueue('a', 'r', [{ key: 'k1', payload: { v: 2 }, fingerprint: 'f2' }]);
@@ -119,7 +115,7 @@ describe.each(stores)('%s state store', (_name, make) => {
   });
 
   it('keeps the code the target answered, the business key and the fields: claim hands them back, holders finds them', async () => {
-    const s = make();
+    const s = await make();
     await s.enqueue('a', 'r', [
       { key: 'k1', payload: { code: 'C1' }, fingerprint: 'f1' },
       { key: 'k2', payload: { code: 'C2' }, fingerprint: 'f2' },
@@ -156,7 +152,7 @@ describe.each(stores)('%s state store', (_name, make) => {
   });
 
   it('keeps one item per key when a batch holds a key twice: the later content wins', async () => {
-    const s = make();
+    const s = await make();
     await s.enqueue('a', 'r', [
       { key: 'k1', payload: { v: 1 }, fingerprint: 'f1' },
       { key: 'k1', payload: { v: 2 }, fingerprint: 'f2' },
@@ -168,7 +164,7 @@ describe.each(stores)('%s state store', (_name, make) => {
   });
 
   it('puts a claimed write that failed for now back in the queue, flagged when it may have been written', async () => {
-    const s = make();
+    const s = await make();
     await s.enqueue('a', 'r', [
       { key: 'k1', payload: { v: 1 }, fingerprint: 'f1' },
       { key: 'k2', payload: { v: 2 }, fingerprint: 'f2' },
@@ -188,7 +184,7 @@ describe.each(stores)('%s state store', (_name, make) => {
   });
 
   it('keeps cursors and run history per scheme', async () => {
-    const s = make();
+    const s = await make();
     await s.setCursor('a', 'company', '2026-11-01 10:00:00');
     expect(await s.getCursor('a', 'company')).toBe('2026-11-01 10:00:00');
     expect(await s.getCursor('b', 'company')).toBeUndefined();
@@ -201,11 +197,11 @@ describe.each(stores)('%s state store', (_name, make) => {
   });
 
   it('refuses a second lock on the same scheme', async () => {
-    const s = make();
+    const s = await make();
     const lock = await s.lock('a');
     await expect(s.lock('b')).resolves.toBeDefined();
-    if (s instanceof SqliteStateStore) {
-      // the same process may retake its own lock; another process may not (see the CLI tests)
+    if (!(s instanceof MemoryStateStore)) {
+      // the same process may retake its own lock; another process may not (see the CLI tests and state-truth.test.ts)
       await lock.release();
     } else {
       await expect(s.lock('a')).rejects.toBeInstanceOf(InputError);
@@ -230,10 +226,10 @@ function olderQiaoQueueRow(db: Database.Database, scheme: string, key: string, p
   ).run(scheme, key, JSON.stringify(payload), fingerprint, status, code, code ? 'rejected' : null);
 }
 
-describe('SQLite state store after a crash', () => {
+describe.each(durableBackends)('%s state store after a crash', (_name, backend) => {
   it('gives back, flagged maybe-written, what a dead process held and had not delivered', async () => {
-    const dir = tempDir('qiao-crash-');
-    const s1 = new SqliteStateStore(dir);
+    const state = await backend.fresh();
+    const s1 = await state.open();
     await s1.enqueue('a', 'r1', [
       { key: 'k1', payload: { v: 1 }, fingerprint: 'f1' },
       { key: 'k2', payload: { v: 2 }, fingerprint: 'f2' },
@@ -249,7 +245,7 @@ describe('SQLite state store after a crash', () => {
     await s1.complete('a', [{ id: claimed[0]!.id, key: 'k1', fingerprint: 'f1', outcome: 'inserted', targetId: 'T1' }]);
     await s1.fail('a', [{ id: claimed[2]!.id, code: 'yonbip.999', message: 'rejected', dead: true }]);
     // the process dies here: no close, no more completions
-    const s2 = new SqliteStateStore(dir);
+    const s2 = await state.open();
     expect(await s2.recoverInFlight('a')).toBe(2); // k2 (newest content) and k4; k1 is delivered, k3 is dead
     const items = await s2.claim('a', 10);
     expect(items.map((i) => [i.key, i.payload, i.maybeWritten]).sort()).toEqual([
@@ -261,7 +257,9 @@ describe('SQLite state store after a crash', () => {
     await s2.close();
     await s1.close();
   });
+});
 
+describe('SQLite state store after a crash of an older qiao', () => {
   it('gives back what an older qiao, killed mid-run, left in its write journal', async () => {
     const dir = tempDir('qiao-crash-journal-');
     const s1 = new SqliteStateStore(dir);
@@ -294,10 +292,10 @@ describe('SQLite state store after a crash', () => {
   });
 });
 
-describe('SQLite state store: the queue as another process sees it', () => {
+describe.each(durableBackends)('%s state store: the queue as another process sees it', (_name, backend) => {
   it('lists and counts the writes of a run in progress as in flight', async () => {
-    const dir = tempDir('qiao-inflight-');
-    const run = new SqliteStateStore(dir);
+    const state = await backend.fresh();
+    const run = await state.open();
     await run.enqueue('a', 'r1', [
       { key: 'k1', payload: { v: 1 }, fingerprint: 'f1', cursor: 'c1' },
       { key: 'k2', payload: { v: 2 }, fingerprint: 'f2' },
@@ -309,7 +307,7 @@ describe('SQLite state store: the queue as another process sees it', () => {
     await run.complete('a', [{ id: claimed[0]!.id, key: 'k1', fingerprint: 'f1', outcome: 'inserted', targetId: 'T1' }]);
     await run.fail('a', [{ id: claimed[2]!.id, code: 'yonbip.999', message: 'rejected', dead: true }]);
     // `qiao queue` in another process, while the run goes on
-    const cli = new SqliteStateStore(dir);
+    const cli = await state.open({ create: false });
     const inFlight = await cli.list('a', { status: 'in-flight' });
     expect(inFlight.map((i) => [i.key, i.payload, i.status, i.runId])).toEqual([
       ['k2', { v: 2 }, 'in-flight', 'r1'],
@@ -326,7 +324,9 @@ describe('SQLite state store: the queue as another process sees it', () => {
     await cli.close();
     await run.close();
   });
+});
 
+describe('SQLite state store: the queue as another process sees it, with an older qiao', () => {
   it('lists and counts the journal items an older qiao left as in flight, and only those not yet settled', async () => {
     const dir = tempDir('qiao-inflight-journal-');
     const run = new SqliteStateStore(dir);
@@ -437,5 +437,54 @@ describe('SQLite state store migrations', () => {
     db.close();
     expect(() => new SqliteStateStore(dir)).toThrow(/newer qiao/);
     expect(() => new SqliteStateStore(dir)).toThrow(InputError);
+  });
+});
+
+describe('PostgreSQL state store migrations', () => {
+  it('makes the schema and its tables at the current version, recorded in qiao_schema_version', async () => {
+    const state = await postgresBackend.fresh();
+    const s = await state.open();
+    expect((s as PostgresStateStore).created).toBe(true);
+    expect(await state.sql('SELECT version FROM qiao_schema_version')).toEqual([{ version: PG_SCHEMA_VERSION }]);
+    expect(PG_SCHEMA_VERSION).toBe(pgMigrations.length);
+    const tables = await state.sql<{ t: string }>(
+      `SELECT table_name AS t FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY 1`,
+    );
+    expect(tables.map((r) => r.t)).toEqual(['cursors', 'deletions', 'delivered', 'locks', 'qiao_schema_version', 'queue', 'runs']);
+    const again = await state.open();
+    expect((again as PostgresStateStore).created).toBe(false);
+  });
+
+  it('is migrated once when several workers open a new schema at the same moment', async () => {
+    const state = await postgresBackend.fresh();
+    const stores = await Promise.all(Array.from({ length: 5 }, () => state.open()));
+    expect(stores.filter((s) => (s as PostgresStateStore).created).length).toBeGreaterThanOrEqual(1);
+    expect(await state.sql('SELECT version FROM qiao_schema_version')).toEqual([{ version: PG_SCHEMA_VERSION }]);
+    // every store works on the one state
+    await stores[0]!.setCursor('a', 'company', 'c1');
+    expect(await Promise.all(stores.map((s) => s.getCursor('a', 'company')))).toEqual(['c1', 'c1', 'c1', 'c1', 'c1']);
+  });
+
+  it('keeps the data of a state through a reopen, and refuses a state written by a newer qiao', async () => {
+    const state = await postgresBackend.fresh();
+    const s = await state.open();
+    await s.setCursor('a', 'company', '2026-10-01 00:00:00');
+    await s.close();
+    expect(await (await state.open()).getCursor('a', 'company')).toBe('2026-10-01 00:00:00');
+    await state.sql('UPDATE qiao_schema_version SET version = ?', [PG_SCHEMA_VERSION + 1]);
+    const e = await state.open().catch((x: unknown) => x as Error);
+    expect(e).toBeInstanceOf(InputError);
+    expect((e as Error).message).toMatch(/version \d+, written by a newer qiao/);
+    expect((e as Error).message).toMatch(/schema qiao_test_/);
+  });
+
+  it('keeps separate states in separate schemas of one database', async () => {
+    const a = await PostgresStateStore.open(testDatabaseUrl());
+    const b = await PostgresStateStore.open(testDatabaseUrl());
+    await a.setCursor('x', 'company', 'in a');
+    expect(await b.getCursor('x', 'company')).toBeUndefined();
+    expect(await b.schemes()).toEqual([]);
+    await a.close();
+    await b.close();
   });
 });

@@ -6,13 +6,12 @@ import { memoryResolver, tempDir, writeTemp } from './helpers.js';
 const dir = tempDir('qiao-batch-');
 let n = 0;
 
-async function setup(params: string) {
-  const storeName = `batch-${++n}`;
+async function setup(params: string, mapping = 'code: id\n  name.zh_CN: name\n  poison: poison', storeName = `batch-${++n}`, id = `batch-${n}`) {
   const file = writeTemp(
     dir,
-    `b${n}.yaml`,
+    `b${n}-${Math.random().toString(36).slice(2)}.yaml`,
     `version: 1
-id: batch-${n}
+id: ${id}
 source:
   connector: memory
   stream: records
@@ -22,9 +21,7 @@ target:
   operation: records.save
   connection: { store: ${storeName} }
 mapping:
-  code: id
-  name.zh_CN: name
-  poison: poison
+  ${mapping}
 `,
   );
   const loaded = await loadScheme(file, { resolver: memoryResolver, env: {} });
@@ -97,5 +94,49 @@ describe('batches (write-batch.ts)', () => {
     const t = memoryTargetStore(storeName);
     expect(t.records.size).toBe(60);
     expect([...t.inserts.values()].every((c) => c === 1)).toBe(true);
+  });
+});
+
+describe('batches go through the same checks as a write alone', () => {
+  /** A batching target that records every item's context and answers a code of its own (a coding rule). */
+  function recording(target: Target, seen: BatchItem[]): Target {
+    return {
+      write: (p, c) => target.write(p, c),
+      async writeBatch(items: BatchItem[]): Promise<BatchResult[]> {
+        const out: BatchResult[] = [];
+        for (const item of items) {
+          seen.push(item);
+          const r = await target.write(item.payload, item.ctx);
+          out.push({ ok: true, result: { ...r, targetCode: `AUTO-${String(item.payload.code)}` } });
+        }
+        return out;
+      },
+    };
+  }
+
+  it('two source records with one code: the second is a key_collision dead letter and never reaches the target; the rerun hands the code the target answered and the clears', async () => {
+    const dup = `code: "id = 'R0000007' ? 'R0000003' : id"\n  name.zh_CN: name\n  city: city`;
+    const a = await setup('{ count: 40, pageSize: 40 }', dup);
+    const store = new SqliteStateStore(tempDir());
+    const seen: BatchItem[] = [];
+    const first = await runLoadedScheme(a.loaded, store, { wired: { ...a.wired, target: recording(a.wired.target, seen) }, writeBatchSize: 20, concurrency: 1 });
+    expect(first).toMatchObject({ status: 'partial', counts: { read: 40, inserted: 39, failed: 1 } });
+    expect(first.errors[0]).toMatchObject({ code: 'target.key_collision' });
+    expect(first.errors[0]!.message).toMatch(/record R0000007 \(记录 7\) maps to code "R0000003", which record R0000003 \(记录 3\)/);
+    expect(seen.map((i) => i.ctx.key)).not.toContain('R0000007');
+    expect(seen).toHaveLength(39);
+    const t = memoryTargetStore(a.storeName);
+    expect(t.records.get('R0000003')?.payload.name).toEqual({ zh_CN: '记录 3' });
+    expect(t.inserts.get('R0000003')).toBe(1);
+
+    // The same scheme, its mapping no longer filling city: each update hands the id map's id and code, and clears city.
+    const b = await setup('{ count: 40, pageSize: 40 }', `code: "id = 'R0000007' ? 'R0000003' : id"\n  name.zh_CN: name`, a.storeName, a.loaded.scheme.id);
+    seen.length = 0;
+    const second = await runLoadedScheme(b.loaded, store, { wired: { ...b.wired, target: recording(b.wired.target, seen) }, writeBatchSize: 20, concurrency: 1, full: true });
+    expect(second).toMatchObject({ counts: { updated: 39, failed: 1 } });
+    const r5 = seen.find((i) => i.ctx.key === 'R0000005')!;
+    expect(r5.ctx).toMatchObject({ knownId: t.records.get('R0000005')!.id, knownCode: 'AUTO-R0000005', clears: ['city'] });
+    expect(typeof r5.ctx.checkFound).toBe('function');
+    expect(seen.map((i) => i.ctx.key)).not.toContain('R0000007');
   });
 });

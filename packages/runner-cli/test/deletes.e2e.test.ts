@@ -17,16 +17,16 @@ describe('customers deleted in OKKI (target.onDelete) through the qiao binary on
     await bip?.stop();
   });
 
-  async function start(onDelete?: 'stop' | 'report'): Promise<{ okki: OkkiSandbox; bip: YonbipSandbox; env: Record<string, string>; state: string }> {
+  async function start(onDelete?: 'stop' | 'report', api: 'classic' | 'v2' = 'classic'): Promise<{ okki: OkkiSandbox; bip: YonbipSandbox; env: Record<string, string>; state: string }> {
     okki = await startOkkiSandbox({ customers: 30, removedCustomers: 3, seed: 11 });
     bip = await startYonbipSandbox({});
-    const env: Record<string, string> = { ...simulatorEnv(okki, bip), OKKI_REQUESTS_PER_SECOND: '200', YONBIP_REQUESTS_PER_SECOND: '200' };
+    const env: Record<string, string> = { ...simulatorEnv(okki, bip), YONBIP_API: api, OKKI_REQUESTS_PER_SECOND: '200', YONBIP_REQUESTS_PER_SECOND: '200' };
     if (onDelete) env.QIAO_ON_DELETE = onDelete;
     return { okki, bip, env, state: join(tempDir('qiao-deletes-'), 'state') };
   }
 
-  it('onDelete: stop stops the BIP customer of a customer removed in OKKI after the next run, leaves the others alone, and starts it again when it is restored', async () => {
-    const { okki, bip, env, state } = await start('stop');
+  it.each(['classic', 'v2'] as const)('onDelete: stop stops the BIP customer of a customer removed in OKKI after the next run, leaves the others alone, and starts it again when it is restored (YONBIP_API=%s)', async (api) => {
+    const { okki, bip, env, state } = await start('stop', api);
     const run = async () => {
       const r = await qiao(['run', TEMPLATE, '--json', '--state', state], { env });
       expect(r.code, r.stderr).toBe(0);

@@ -3,7 +3,10 @@ import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { SqliteStateStore, type RunReport } from '@qiao/core';
 import { insertsPerCode as inserts, memoryScheme, qiao, tempDir, waitFor } from './helpers.js';
 import { api, post, startServe } from './serve-helpers.js';
 
@@ -93,6 +96,116 @@ describe('qiao serve', () => {
     } finally {
       serve.child.kill('SIGTERM');
       await serve.done;
+    }
+  });
+
+  it('serves the API the page reads: scheme rows, runs, a run with its dead letters, re-queue by id or all; cancelled runs count neither way', async () => {
+    const f = folder('qiao-serve-page-api-');
+    writeFileSync(join(f.schemes, 'poison.yaml'), memoryScheme({ id: 'poison', count: 30, poisonEvery: 10, targetFile: f.target }));
+    const serve = await startServe(['--schemes', f.schemes, '--port', '0', '--state', f.state]);
+    try {
+      expect((await post(serve.url, '/api/schemes/poison/run')).status).toBe(202);
+      await waitFor(() => /poison: run partial/.test(serve.log()), 20_000, 'partial run');
+
+      type Row = { id: string; status: string; queued: number; dead: number; successRate: number | null; lastRun: { runId: string; counts: Record<string, number> }; throttling: { target: { rateLimitedAnswers: number } } | null };
+      const rows = (await api<{ schemes: Row[] }>(serve.url, '/api/schemes')).body.schemes;
+      const row = rows.find((r) => r.id === 'poison')!;
+      expect(row).toMatchObject({ status: 'partial', queued: 0, dead: 3, successRate: 0, lastRun: { counts: { read: 30, inserted: 27, failed: 3 } } });
+      expect(row.throttling).toMatchObject({ target: { rateLimitedAnswers: 0 } }); // read from the run's limiters
+
+      const runs = (await api<RunReport[]>(serve.url, '/api/schemes/poison/runs')).body;
+      expect(runs).toHaveLength(1);
+      // the diagnosis names the scheme's file, ready to paste
+      expect(runs[0]!.errors[0]!.hint).toContain(join(f.schemes, 'poison.yaml'));
+      expect(runs[0]!.errors[0]!.hint).not.toContain('<scheme>');
+      const run = (await api<{ scheme: string; report: RunReport; deadLetters: { id: number; key: string; code: string; diagnosis: string }[] }>(serve.url, `/api/runs/${runs[0]!.runId}`)).body;
+      expect(run.scheme).toBe('poison');
+      expect(run.report.counts).toEqual(runs[0]!.counts);
+      expect(run.deadLetters.map((d) => d.key)).toEqual(['R0000010', 'R0000020', 'R0000030']);
+      expect(run.deadLetters[0]).toMatchObject({ code: 'R0000010', diagnosis: expect.stringContaining('acceptPoison') });
+      expect((await api(serve.url, '/api/runs/no-such-run')).status).toBe(404);
+
+      // re-queue: an unknown id is an error, not "re-queued 0"; bad ids are refused
+      const unknown = await post(serve.url, '/api/schemes/poison/retry', { ids: [999_999] });
+      expect(unknown.status).toBe(404);
+      expect((unknown.body as { error: string }).error).toContain('999999');
+      expect((await post(serve.url, '/api/schemes/poison/retry', { ids: ['x'] })).status).toBe(400);
+      // all of them, as `qiao queue retry --all --run`: the drain run sends the still-poisoned records back
+      expect(await post(serve.url, '/api/schemes/poison/retry', {})).toMatchObject({ status: 202, body: { requeued: 3, started: true } });
+      await waitFor(() => (serve.log().match(/poison: run partial/g) ?? []).length >= 2, 20_000, 'drain run');
+      expect((await api<Row>(serve.url, '/api/schemes/poison')).body).toMatchObject({ queue: { dead: 3 } });
+
+      // a cancelled run (the operator's Ctrl-C) is its own status and left out of the success rate
+      const store = new SqliteStateStore(f.state);
+      const at = (ms: number) => new Date(Date.now() + ms).toISOString();
+      const counts = { read: 5, inserted: 5, updated: 0, skipped: 0, failed: 0 };
+      await store.startRun('poison', { scheme: 'poison', runId: 'succeeded-1', status: 'succeeded', counts, startedAt: at(1000), finishedAt: at(1010), durationMs: 10, errors: [] });
+      await store.startRun('poison', { scheme: 'poison', runId: 'cancelled-1', status: 'cancelled', counts, startedAt: at(2000), finishedAt: at(2010), durationMs: 10, errors: [] });
+      await store.close();
+      const after = (await api<{ schemes: Row[] }>(serve.url, '/api/schemes')).body.schemes.find((r) => r.id === 'poison')!;
+      expect(after.status).toBe('cancelled');
+      expect(after.successRate).toBeCloseTo(1 / 3); // partial, partial, succeeded: 1 of 3, not 1 of 4
+      expect((await api<{ report: RunReport }>(serve.url, '/api/runs/cancelled-1')).body.report.status).toBe('cancelled');
+    } finally {
+      serve.child.kill('SIGTERM');
+      await serve.done;
+    }
+  });
+
+  it('serves the page and chart.js itself; no secret reaches the page, the API or the event stream', async () => {
+    const f = folder('qiao-serve-secrets-');
+    const token = 'memory-secret-token-7f3a9c';
+    writeFileSync(
+      join(f.schemes, 'secret.yaml'),
+      memoryScheme({ id: 'secret', count: 20, poisonEvery: 10, targetFile: f.target }).replace('    acceptPoison: false\n', '    acceptPoison: false\n    token: ${env:MEMORY_TARGET_TOKEN}\n'),
+    );
+    const serve = await startServe(['--schemes', f.schemes, '--port', '0', '--state', f.state], { MEMORY_TARGET_TOKEN: token });
+    const seen: string[] = [];
+    const events = new AbortController();
+    try {
+      const page = await fetch(`${serve.url}/`);
+      expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+      const html = await page.text();
+      expect(html).toContain('<script src="/assets/chart.umd.js">');
+      expect(html).not.toMatch(/https?:\/\//); // nothing from elsewhere
+      seen.push(html);
+      const chart = await fetch(`${serve.url}/assets/chart.umd.js`);
+      expect(chart.status).toBe(200);
+      const chartDir = dirname(createRequire(import.meta.url).resolve('chart.js'));
+      expect(await chart.text()).toBe(readFileSync(join(chartDir, 'chart.umd.min.js'), 'utf8'));
+      seen.push(await (await fetch(`${serve.url}/assets/app.js`)).text());
+
+      // the event stream during a run
+      const stream = fetch(`${serve.url}/api/events`, { signal: events.signal }).then(async (res) => {
+        const reader = res.body!.getReader();
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          seen.push(Buffer.from(value).toString());
+        }
+      }).catch(() => undefined);
+      expect((await post(serve.url, '/api/schemes/secret/run')).status).toBe(202);
+      await waitFor(() => /secret: run partial/.test(serve.log()), 20_000, 'partial run');
+      await new Promise((r) => setTimeout(r, 300));
+      const runId = (await api<RunReport[]>(serve.url, '/api/schemes/secret/runs')).body[0]!.runId;
+      for (const path of ['/api/overview', '/api/schemes', '/api/schemes/secret', '/api/schemes/secret/runs', '/api/schemes/secret/dead', `/api/runs/${runId}`]) {
+        const res = await fetch(serve.url + path);
+        expect(res.status, path).toBe(200);
+        seen.push(await res.text());
+      }
+      events.abort();
+      await stream;
+      expect(seen.join('\n')).toContain('memory.poison'); // the responses were read
+      expect(seen.join('\n')).toContain('event: progress');
+      for (const text of seen) {
+        expect(text).not.toContain(token);
+        expect(text).not.toContain(encodeURIComponent(token));
+      }
+    } finally {
+      events.abort();
+      serve.child.kill('SIGTERM');
+      const done = await serve.done;
+      expect(done.stderr).not.toContain(token);
     }
   });
 

@@ -15,11 +15,13 @@ afterEach(async () => {
 
 const codeOf = (c: Record<string, unknown>) => String(c.serial_id || `OKKI-${String(c.company_id)}`);
 
+/** The template as shipped: YONBIP_API unset, so its default (v2) applies. */
 function v2Env(o: OkkiSandbox, b: YonbipSandbox, extra: Record<string, string> = {}): Record<string, string> {
-  return { ...simulatorEnv(o, b), YONBIP_API: 'v2', OKKI_REQUESTS_PER_SECOND: '500', YONBIP_REQUESTS_PER_SECOND: '500', OKKI_CONCURRENCY: '8', ...extra };
+  const { YONBIP_API: _classic, ...env } = simulatorEnv(o, b);
+  return { ...env, OKKI_REQUESTS_PER_SECOND: '500', YONBIP_REQUESTS_PER_SECOND: '500', OKKI_CONCURRENCY: '8', ...extra };
 }
 
-describe('YonBIP V2 batches through qiao run', () => {
+describe('YonBIP V2 batches through qiao run (the template’s default endpoint set)', () => {
   it('a batch answer with two refused records: two dead letters, every other customer written once', async () => {
     okki = await startOkkiSandbox({ customers: 120, seed: 11 });
     bip = await startYonbipSandbox();

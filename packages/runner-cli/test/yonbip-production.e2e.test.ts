@@ -128,3 +128,59 @@ describe('YonBIP as it behaves in production, through the qiao binary', () => {
     expect(bip.merchants().every((m) => (m.merchantAppliedDetail as { professSalesman?: string }).professSalesman === '1870412293664490001')).toBe(true);
   });
 });
+
+interface ThrottleReport {
+  status: string;
+  counts: { read: number; inserted: number; failed: number };
+  durationMs: number;
+  throttling: Array<{ side: string; connector: string; throttledMs: number; share: number; rateLimitedAnswers: number; ratePerSecond?: number; limitPerSecond?: number; throttled: boolean }>;
+}
+
+describe('a quota of 60 calls a minute, scaled down to 20 per 5 s, with the template’s defaults', () => {
+  /** The template's YonBIP limits as shipped (10 a second, 4 in flight); OKKI, the source, unlimited here. */
+  async function quotaSims(customers: number) {
+    okki = await startOkkiSandbox({ customers, seed: 7 });
+    bip = await startYonbipSandbox({ quota: { calls: 20, windowMs: 5000 } });
+    const env: Record<string, string | undefined> = { ...simulatorEnv(okki, bip), OKKI_REQUESTS_PER_SECOND: '500', OKKI_CONCURRENCY: '8' };
+    return { okki, bip, env, state: join(tempDir('qiao-quota-'), 'state') };
+  }
+
+  it('classic (2 calls per customer): run succeeded, 0 dead letters, the limit answers fall as the limiter learns, and the report says how long YonBIP was throttled', async () => {
+    const { bip, env, state } = await quotaSims(60);
+    const r = await qiao(['run', TEMPLATE, '--json', '--state', state], { env: { ...env, YONBIP_API: 'classic' } });
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as ThrottleReport;
+    expect(report).toMatchObject({ status: 'succeeded', counts: { read: 60, inserted: 60, failed: 0 } });
+    expect(bip.merchants()).toHaveLength(60);
+    expect([...bip.insertsByCode().values()].every((n) => n === 1)).toBe(true);
+    // the quota was met and refused calls: fewer of them as the run went on
+    const { admitted, refused } = bip.quotaLog;
+    expect(admitted.length).toBeGreaterThanOrEqual(120);
+    expect(refused.length).toBeGreaterThan(0);
+    const start = admitted[0]!;
+    const span = admitted[admitted.length - 1]! - start;
+    const third = (k: number) => refused.filter((t) => t - start >= (k * span) / 3 && t - start < ((k + 1) * span) / 3).length;
+    expect(third(2)).toBeLessThan(Math.max(1, third(0)));
+    expect(refused.length).toBeLessThan(admitted.length / 3);
+    // the report: YonBIP (the target) throttled for most of the run, every refusal heard; OKKI not at all
+    const target = report.throttling.find((t) => t.side === 'target')!;
+    const source = report.throttling.find((t) => t.side === 'source')!;
+    expect(target).toMatchObject({ connector: 'yonbip', rateLimitedAnswers: refused.length, limitPerSecond: 10, throttled: false });
+    expect(target.throttledMs).toBeGreaterThan(report.durationMs / 3);
+    expect(target.throttledMs).toBeLessThanOrEqual(report.durationMs);
+    expect(target.share).toBeCloseTo(target.throttledMs / report.durationMs, 2);
+    expect(target.ratePerSecond).toBeLessThan(10);
+    expect(source).toMatchObject({ connector: 'okki', throttledMs: 0, share: 0, rateLimitedAnswers: 0 });
+  }, 180_000);
+
+  it('v2, the template as shipped: run succeeded, 0 dead letters, a handful of calls', async () => {
+    const { bip, env, state } = await quotaSims(300);
+    const r = await qiao(['run', TEMPLATE, '--json', '--state', state], { env: { ...env, YONBIP_API: undefined } });
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as ThrottleReport;
+    expect(report).toMatchObject({ status: 'succeeded', counts: { read: 300, inserted: 300, failed: 0 } });
+    expect(bip.counters.batchSave).toBeGreaterThan(0);
+    expect(bip.quotaLog.admitted.length).toBeLessThan(40);
+    expect(report.throttling.find((t) => t.side === 'target')?.rateLimitedAnswers).toBe(bip.quotaLog.refused.length);
+  }, 180_000);
+});

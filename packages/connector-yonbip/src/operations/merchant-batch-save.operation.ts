@@ -16,7 +16,7 @@ import {
 import { YONBIP_SYSTEM, YonbipClient } from '../transport/yonbip-client.js';
 import { prepare, type Multilingual } from './merchant-save.operation.js';
 import { merchantSavePreflight } from './merchant-save.preflight.js';
-import { BATCH_DETAIL_API, BATCH_SAVE_API, codesOf, heldOf, MerchantIndex, NEWLIST_API, ReferenceCodes, type Held, type Row } from './merchant-v2.js';
+import { BATCH_DETAIL_API, BATCH_SAVE_API, clearedFields, codesOf, heldFor, heldOf, MerchantIndex, NEWLIST_API, ReferenceCodes, type Held, type Row } from './merchant-v2.js';
 
 export const MERCHANT_BATCH_SAVE = 'merchant.batchSave';
 
@@ -37,8 +37,11 @@ interface Pending {
  * merchant.batchSave (客户档案批量保存V2) — upserts customers by `code`, many per call:
  * - once per run, `merchant/newlist` loads the tenant's code → id index in pages of 500 (warm-up or the
  *   first batch), so no customer costs a lookup of its own;
- * - each batch is one `batch/merchant/save` with `{"data":[…]}`: `_status: "Update"` with the id for a
- *   customer BIP holds (id map, then index), `_status: "Insert"` with a default 适用组织 row otherwise;
+ * - each batch is one `batch/merchant/save` with `{"data":[…]}`: `_status: "Update"` with the id and
+ *   BIP's code for a customer BIP holds (id map with the code BIP answered, then the index),
+ *   `_status: "Insert"` with a default 适用组织 row otherwise; an Update sends `ctx.clears` as JSON null;
+ * - as merchant.save, a customer found by lookup (index, or after a lost answer) goes through
+ *   `ctx.checkFound` before it is written: one the id map ties to another source record is refused;
  * - the answer is read in every shape the notes name: one customer object (the documented example), or
  *   `failCount`/`messages[{key,message}]`/`infos[]` as the sibling batch APIs answer. A record named in
  *   `messages` fails alone (its dead letter); a record the answer does not account for is looked up;
@@ -81,18 +84,19 @@ export class MerchantBatchSaveOperation implements Target {
     const signal = items[0]?.ctx.signal;
     await this.index.load(signal);
     let pending: Pending[] = [];
-    items.forEach(({ payload, ctx }, at) => {
+    for (const [at, { payload, ctx }] of items.entries()) {
       try {
         const record = prepare(payload);
-        const known = ctx.knownId === undefined ? undefined : { id: ctx.knownId, code: ctx.knownCode ?? (record.code as string) };
         // maybeWritten needs nothing more: the index was loaded after the earlier attempt, so a customer
-        // it inserted is found here and updated, never inserted twice.
-        const held = known ?? this.index.get(record.code as string) ?? this.index.get(ctx.knownCode);
+        // it inserted is found here and updated, never inserted twice. A customer found in the index is
+        // checked by core first (ctx.checkFound): one the id map ties to another source record is refused.
+        const held = await heldFor(this.index, record.code as string, ctx);
         pending.push({ at, record, ctx, held, insertMaybeApplied: false });
       } catch (error) {
+        if (!(error instanceof RecordError)) throw error;
         results[at] = { ok: false, error };
       }
-    });
+    }
     const policy = this.client.retry;
     const started = Date.now();
     for (let round = 1; pending.length; round++) {
@@ -188,8 +192,19 @@ export class MerchantBatchSaveOperation implements Target {
         continue;
       }
       const held = found.get(p.record.code as string) ?? (await this.byName((p.record.name as Multilingual).zh_CN as string, signal));
-      if (held) this.settle(p, results, held, 'inserted');
-      else next.push({ ...p, insertMaybeApplied: true });
+      if (!held) {
+        next.push({ ...p, insertMaybeApplied: true });
+        continue;
+      }
+      try {
+        // Ours when the Insert was applied; another source record's when the id map says so (never taken over).
+        await p.ctx.checkFound?.(held);
+      } catch (error) {
+        if (!(error instanceof RecordError)) throw error;
+        results[p.at] = { ok: false, error };
+        continue;
+      }
+      this.settle(p, results, held, 'inserted');
     }
     return next;
   }
@@ -237,7 +252,8 @@ export class MerchantBatchSaveOperation implements Target {
     const row: Row = { ...header, org_code: orgCode, ...(classCode ? { customerClass_code: classCode } : {}) };
     if (p.held) {
       // The code BIP holds: under a coding rule it refuses another. 适用组织 rows must be left out on Update.
-      return { ...row, id: p.held.id, code: p.held.code, _status: 'Update', merchantAppliedDetail: { ...detail, _status: 'Update' } };
+      // Fields the last delivery had and the source has emptied since are sent as JSON null (clears).
+      return { ...row, ...clearedFields(p.record, p.ctx.clears), id: p.held.id, code: p.held.code, _status: 'Update', merchantAppliedDetail: { ...detail, _status: 'Update' } };
     }
     const ranges = Array.isArray(merchantApplyRanges)
       ? (merchantApplyRanges as Row[]).map((r) => ({ ...r, _status: r._status ?? 'Insert' }))

@@ -14,7 +14,7 @@ import {
 import { YonbipClient } from '../transport/yonbip-client.js';
 import { prepare, type Multilingual } from './merchant-save.operation.js';
 import { merchantSavePreflight } from './merchant-save.preflight.js';
-import { codesOf, heldOf, MerchantIndex, NEWINSERT_API, NEWLIST_API, NEWUPDATE_API, ReferenceCodes, type Held, type Row } from './merchant-v2.js';
+import { clearedFields, codesOf, heldFor, heldOf, MerchantIndex, NEWINSERT_API, NEWLIST_API, NEWUPDATE_API, ReferenceCodes, type Held, type Row } from './merchant-v2.js';
 
 export const MERCHANT_NEWINSERT = 'merchant.newinsert';
 
@@ -30,7 +30,8 @@ export function resubmitCheckKey(sourceKey: string, code: string): string {
 /**
  * merchant.newinsert (客户档案保存V2, MDD idempotent) — upserts one customer at a time by `code`:
  * the code → id index is loaded once per run with `merchant/newlist`; a customer BIP holds is updated
- * with `merchant/newupdate` (by id, with the code BIP holds), a new one inserted with
+ * with `merchant/newupdate` (by id, with the code BIP holds, `ctx.clears` as JSON null; one found in
+ * the index goes through `ctx.checkFound` first), a new one inserted with
  * `merchant/idempotent/newinsert` and a {@link resubmitCheckKey} from its source key. An insert whose
  * outcome is unknown is simply sent again with the same key: BIP answers the first result. One call
  * per customer, against two for merchant.save.
@@ -59,7 +60,8 @@ export class MerchantNewinsertOperation implements Target {
     const { signal } = ctx;
     await this.index.load(signal);
     const code = record.code as string;
-    const held: Held | undefined = ctx.knownId !== undefined ? { id: ctx.knownId, code: ctx.knownCode ?? code } : (this.index.get(code) ?? this.index.get(ctx.knownCode));
+    // The id map (with the code BIP answered), else the index: a customer found there is checked by core first.
+    const held: Held | undefined = await heldFor(this.index, code, ctx);
     const { orgCode, classCode } = await codesOf(record, this.refs, signal);
     const { id: _id, merchantApplyRanges: _r, merchantContacterInfos: _c, createOrg_code: _o, customerClass_code: _k, name, ...header } = record;
     const body: Row = {
@@ -71,7 +73,8 @@ export class MerchantNewinsertOperation implements Target {
     };
     if (held) {
       // newupdate is not idempotent by key, but an Update repeated is harmless: the HTTP layer's retry is enough.
-      const data = await this.client.post<unknown>(NEWUPDATE_API, { ...body, id: held.id, code: held.code }, { signal, idempotent: true });
+      // Fields emptied in the source since the last delivery: JSON null, as merchant.save sends them.
+      const data = await this.client.post<unknown>(NEWUPDATE_API, { ...body, ...clearedFields(record, ctx.clears), id: held.id, code: held.code }, { signal, idempotent: true });
       return { outcome: 'updated', ...this.saved(data, held) };
     }
     const key = resubmitCheckKey(ctx.key, code);

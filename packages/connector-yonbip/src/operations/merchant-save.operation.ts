@@ -295,7 +295,7 @@ export class MerchantSaveOperation implements Target {
 }
 
 /** Fields a clear never touches: the record's identity, required fields, and child rows (those have their own `_status`). */
-const KEPT_ON_UPDATE = new Set(['id', 'code', 'name', 'createOrg', 'customerClass', 'merchantApplyRanges', 'merchantContacterInfos', 'merchantAppliedDetail']);
+export const KEPT_ON_UPDATE: ReadonlySet<string> = new Set(['id', 'code', 'name', 'createOrg', 'customerClass', 'merchantApplyRanges', 'merchantContacterInfos', 'merchantAppliedDetail']);
 
 /**
  * A customer a lookup found, once core has checked that the id map ties it to no other source record

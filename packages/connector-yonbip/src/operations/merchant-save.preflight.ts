@@ -9,7 +9,7 @@ export const CLASS_TREE_API = '/yonbip/digitalModel/custcategory/tree';
 type Row = Record<string, unknown>;
 
 const HINT_VERSION =
-  'this tenant does not offer this endpoint: check its path and version in YonBIP 开放平台 → API 文档 (the classic merchant/save|list|detail do not appear in current catalogues and may be retired for a tenant; the V2 set is merchant/newlist, idempotent/newinsert, newupdate)';
+  'this tenant does not offer this endpoint: check its path and version in YonBIP 开放平台 → API 文档 (the classic merchant/save|list|detail do not appear in current catalogues and may be retired for a tenant; the V2 set is merchant/newlist, batch/merchant/save, idempotent/newinsert, newupdate); YONBIP_API (connection `api`) chooses v2, the default, or classic';
 
 /**
  * What `qiao check` verifies for merchant.save beyond the credentials:

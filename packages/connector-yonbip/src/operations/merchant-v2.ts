@@ -1,5 +1,6 @@
 import { RecordError } from '@qiao/core';
 import { YONBIP_SYSTEM, type YonbipClient } from '../transport/yonbip-client.js';
+import { KEPT_ON_UPDATE } from './merchant-save.operation.js';
 import { CLASS_TREE_API, ORG_TREE_API } from './merchant-save.preflight.js';
 
 /** 客户档案列表查询V2. */
@@ -34,6 +35,7 @@ export interface Held {
  */
 export class MerchantIndex {
   private readonly byCode = new Map<string, Held>();
+  private readonly byId = new Map<string, Held>();
   private loading: Promise<void> | undefined;
   /** newlist calls made to load it. */
   pages = 0;
@@ -55,8 +57,16 @@ export class MerchantIndex {
     return code === undefined ? undefined : this.byCode.get(code);
   }
 
+  /** The customer with this id as the index holds it (its code, when the id map has none). */
+  getById(id: string | undefined): Held | undefined {
+    return id === undefined ? undefined : this.byId.get(id);
+  }
+
   set(held: Held): void {
+    const before = this.byId.get(held.id);
+    if (before && before.code !== held.code && this.byCode.get(before.code) === before) this.byCode.delete(before.code);
     this.byCode.set(held.code, held);
+    this.byId.set(held.id, held);
   }
 
   private async fill(signal?: AbortSignal): Promise<void> {
@@ -66,7 +76,7 @@ export class MerchantIndex {
       const list = Array.isArray(rows) ? (rows as Row[]) : [];
       for (const r of list) {
         const held = heldOf(r);
-        if (held) this.byCode.set(held.code, held);
+        if (held) this.set(held);
       }
       if (list.length < INDEX_PAGE_SIZE) return;
     }
@@ -157,4 +167,31 @@ function findInTree(tree: unknown, id: string): Row | undefined {
     if (Array.isArray(row.children)) stack.push(...row.children);
   }
   return undefined;
+}
+
+/**
+ * What BIP holds for one record before it is written, as merchant.save decides it: the id map's id
+ * with the code BIP answered (the index's code for that id when the map predates codes, else the
+ * mapped one); otherwise the index by the mapped code, then by the code BIP answered last time. A
+ * customer found in the index (rather than through the id map) goes through `ctx.checkFound` first:
+ * core refuses one the id map ties to another source record (`target.key_collision`), so it is
+ * never updated for this one.
+ */
+export async function heldFor(index: MerchantIndex, code: string, ctx: { knownId?: string | undefined; knownCode?: string | undefined; checkFound?: ((found: { id: string; code?: string | undefined }) => Promise<void>) | undefined }): Promise<Held | undefined> {
+  if (ctx.knownId !== undefined) return { id: ctx.knownId, code: ctx.knownCode ?? index.getById(ctx.knownId)?.code ?? code };
+  const found = index.get(code) ?? index.get(ctx.knownCode);
+  if (found) await ctx.checkFound?.(found);
+  return found;
+}
+
+/**
+ * An Update's header fields to clear (`ctx.clears`: delivered last time, empty now), sent as JSON null
+ * as merchant.save does. Never the record's identity, its required fields or child rows.
+ */
+export function clearedFields(record: Row, clears: readonly string[] | undefined): Row {
+  const out: Row = {};
+  for (const field of clears ?? []) {
+    if (!KEPT_ON_UPDATE.has(field) && record[field] === undefined) out[field] = null;
+  }
+  return out;
 }

@@ -5,6 +5,7 @@ export {
   type YonbipCodePlan,
   type YonbipFaultKind,
   type YonbipPlatformCode,
+  type YonbipQuota,
   type YonbipSandboxApi,
   type YonbipSandboxCounters,
   type YonbipSandboxOptions,

@@ -90,6 +90,14 @@ const CODE_MESSAGES: Record<YonbipPlatformCode, string> = {
   '999': '服务端逻辑异常',
 };
 
+/** A gateway quota of the simulator: `calls` per `windowMs`, in `fixed` windows on the clock or a `sliding` one. */
+export interface YonbipQuota {
+  calls: number;
+  windowMs: number;
+  /** @default 'fixed' */
+  kind?: 'fixed' | 'sliding';
+}
+
 export interface YonbipSandboxOptions {
   /** Port on 127.0.0.1. @default 0 (a free port) */
   port?: number;
@@ -107,6 +115,14 @@ export interface YonbipSandboxOptions {
   faultKinds?: YonbipFaultKind[];
   /** Gateway calls admitted per calendar second; the rest get 310039 (HTTP 200). @default unlimited */
   rateLimitPerSecond?: number;
+  /**
+   * A quota of `calls` gateway calls per `windowMs`, as YonBIP publishes 40–60 calls a minute for
+   * several APIs and documents no window: `fixed` windows on the clock (the default) or `sliding` (no
+   * window, wherever it starts, holds more). The calls beyond it get 310039 on HTTP 200, with no
+   * Retry-After, and are not applied. Scaled down in time for tests (20 per 5 s for 60 a minute).
+   * @default none
+   */
+  quota?: YonbipQuota | undefined;
   /** A token is refused (310036 非法token) once it has been used for this many gateway calls. @default unlimited */
   tokenTtlCalls?: number;
   /** Token lifetime, announced as `expire` and enforced. @default 7200 */
@@ -181,7 +197,7 @@ export interface YonbipSandboxCounters {
   inserts: number;
   /** Customers updated through the API. */
   updates: number;
-  /** Calls refused by `rateLimitPerSecond`. */
+  /** Calls refused by `rateLimitPerSecond` or the `quota`. */
   rateLimited: number;
   /** Injected faults. */
   faults: number;
@@ -261,6 +277,8 @@ export class YonbipSandbox {
   };
   /** The last 500 requests, oldest first. */
   readonly requests: SandboxRequest[] = [];
+  /** When the quota (see {@link YonbipSandboxOptions.quota}) let each gateway call through, and when it refused one (ms since the epoch). */
+  readonly quotaLog: { admitted: number[]; refused: number[] } = { admitted: [], refused: [] };
   readonly credentials: { tenantId: string; appKey: string; appSecret: string };
 
   private readonly server: Server;
@@ -293,6 +311,9 @@ export class YonbipSandbox {
   private readonly unauthorisedApis: Set<string>;
   private readonly stalled = new Set<ServerResponse>();
   private window = { second: 0, count: 0 };
+  private quota: YonbipQuota | undefined;
+  /** When each call the quota let through was admitted (ms since the epoch), for its windows. */
+  private quotaAdmitted: number[] = [];
   private latencyMs: number;
   private faultRate: number;
   private faultKinds: YonbipFaultKind[];
@@ -315,6 +336,7 @@ export class YonbipSandbox {
     this.faultRate = options.faultRate ?? 0;
     this.faultKinds = options.faultKinds ?? ['500', '310039'];
     this.rateLimit = options.rateLimitPerSecond;
+    this.quota = options.quota && { ...options.quota };
     const tenant = defaultTenant();
     if (options.orgs) tenant.orgs = options.orgs.map((o) => ({ ...o }));
     if (options.customerClasses) tenant.customerClasses = options.customerClasses.map((c) => ({ ...c }));
@@ -404,6 +426,28 @@ export class YonbipSandbox {
 
   setRateLimit(perSecond: number | undefined): void {
     this.rateLimit = perSecond;
+  }
+
+  /** Sets (or with undefined lifts) the gateway's quota of calls per window (see {@link YonbipSandboxOptions.quota}). */
+  setQuota(quota: YonbipQuota | undefined): void {
+    this.quota = quota && { ...quota };
+    this.quotaAdmitted = [];
+  }
+
+  /** Whether the quota refuses a call now; counts it as admitted otherwise. */
+  private overQuota(now: number): boolean {
+    const q = this.quota;
+    if (!q) return false;
+    const from = q.kind === 'sliding' ? now - q.windowMs : Math.floor(now / q.windowMs) * q.windowMs;
+    const kept = this.quotaAdmitted.filter((t) => (q.kind === 'sliding' ? t > from : t >= from));
+    this.quotaAdmitted = kept;
+    if (kept.length >= q.calls) {
+      this.quotaLog.refused.push(now);
+      return true;
+    }
+    kept.push(now);
+    this.quotaLog.admitted.push(now);
+    return false;
   }
 
   /** The tenant's first organisation's id (what `YONBIP_CREATE_ORG` should be set to). */
@@ -586,6 +630,10 @@ export class YonbipSandbox {
     if (this.unauthorisedApis.has(apiPath)) {
       this.countCode('310037');
       return send(res, 200, { code: '310037', message: CODE_MESSAGES['310037'] });
+    }
+    if (this.overQuota(Date.now())) {
+      this.counters.rateLimited++;
+      return send(res, 200, { code: '310039', message: '当前 app 访问频率超出限制(app 限流)，请稍后再试' });
     }
     if (this.rateLimit !== undefined) {
       const second = Math.floor(Date.now() / 1000);

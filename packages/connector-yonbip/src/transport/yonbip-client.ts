@@ -43,8 +43,9 @@ export interface YonbipConnection {
   timeoutMs: number;
   /**
    * The customer endpoint set `merchant.save` uses: `v2` (merchant/newlist index + batch/merchant/save)
-   * or `classic` (merchant/list + merchant/save per customer).
-   * @default 'classic'
+   * or `classic` (merchant/list + merchant/save per customer). v2 by default: the current catalogue
+   * lists it, and it costs ~0.03 calls per new customer against 2.
+   * @default 'v2'
    */
   api: 'v2' | 'classic';
 }
@@ -563,7 +564,7 @@ function readConnection(config: Record<string, unknown>): YonbipConnection {
   if (!Number.isFinite(timeout) || timeout <= 0) {
     problems.push({ file, pointer: '/timeoutMs', expected: 'a positive number of milliseconds', found: String(config.timeoutMs) });
   }
-  const api = str('api') ?? 'classic';
+  const api = str('api') ?? 'v2';
   if (api !== 'v2' && api !== 'classic') {
     problems.push({ file, pointer: '/api', expected: '"v2" or "classic"', found: JSON.stringify(config.api), hint: 'set YONBIP_API to v2 or classic' });
   }

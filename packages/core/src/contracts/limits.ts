@@ -40,6 +40,8 @@ export interface LimiterStats {
   throttledMs?: number;
   /** Answers that refused a request for the rate limit (HTTP 429, YonBIP 310039…) so far. */
   rateLimitedAnswers?: number;
+  /** True while requests are held back for the system's rate limit (paused, or spaced at a learned rate); absent otherwise. */
+  throttled?: boolean;
   /**
    * Starts per second it allows now: the configured rate until the system refuses a request, then the
    * rate it learned. Absent while no rate is configured or learned.

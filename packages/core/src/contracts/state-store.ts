@@ -101,11 +101,18 @@ export interface ErrorGroup {
   hint?: string | undefined;
 }
 
+/** How a run ended (or `running`). */
+export type RunStatus = 'succeeded' | 'partial' | 'failed' | 'cancelled' | 'running';
+
 /** The run report: printed by `qiao run --json`, kept in run history. */
 export interface RunReport {
   scheme: string;
   runId: string;
-  status: 'succeeded' | 'partial' | 'failed' | 'running';
+  /**
+   * `cancelled`: the user (or `qiao serve` shutting down) stopped the run; what it read and did not
+   * write stays queued for the next run. Not a failure: it does not count against the success rate.
+   */
+  status: RunStatus;
   counts: RunCounts;
   startedAt: string;
   finishedAt: string | null;
@@ -126,6 +133,37 @@ export interface RunReport {
   resumed?: number;
   /** What the run did about records deleted in the source (`target.onDelete`); absent when it read none. */
   deletions?: DeletionCounts;
+  /**
+   * How much of the run each connection spent throttled by its system's rate limit (source first,
+   * then target); absent in reports of runs before it existed.
+   */
+  throttling?: ConnectionThrottle[];
+}
+
+/**
+ * The rate limiting of one connection of a run: in the run report (for the whole run) and in every
+ * progress event (so far). Figures are of this run only.
+ */
+export interface ConnectionThrottle {
+  /** Which connection of the scheme. */
+  side: 'source' | 'target';
+  /** Its connector (`okki`, `yonbip`). */
+  connector: string;
+  /**
+   * Wall time (ms) during which the connection's limiter held requests back because the system
+   * refused some for its rate limit (its pauses and the spacing at the rate it learned).
+   */
+  throttledMs: number;
+  /** `throttledMs` as a share (0..1) of the run's wall time so far. */
+  share: number;
+  /** Answers that refused a request for the rate limit (HTTP 429, YonBIP 310039…). */
+  rateLimitedAnswers: number;
+  /** Starts per second the limiter allows now: the configured rate, or the one it learned below it. */
+  ratePerSecond?: number | undefined;
+  /** Starts per second the scheme (or manifest) allows at most, when it sets a rate. */
+  limitPerSecond?: number | undefined;
+  /** Requests are held back by the rate limit right now (in a pause, or spaced at a learned rate). */
+  throttled: boolean;
 }
 
 /** The report's count of deletions (see {@link DeletionLog}). */

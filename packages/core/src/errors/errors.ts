@@ -53,10 +53,12 @@ export interface Problem {
   hint?: string;
   /** 1-based line, when known. */
   line?: number;
+  /** 1-based column on that line, when known (syntax errors). */
+  column?: number;
 }
 
 export function formatProblem(p: Problem): string {
-  const where = `${p.file}${p.line ? `:${p.line}` : ''}${p.pointer ? ` at ${p.pointer}` : ''}`;
+  const where = `${p.file}${p.line ? `:${p.line}${p.column ? `:${p.column}` : ''}` : ''}${p.pointer ? ` at ${p.pointer}` : ''}`;
   let s = `${where}: expected ${p.expected}`;
   if (p.found !== undefined) s += `, found ${p.found}`;
   if (p.hint) s += `\n    hint: ${p.hint}`;

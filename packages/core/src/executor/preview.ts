@@ -99,26 +99,32 @@ export async function dryRunScheme(
   const errors = new ErrorGroups(hintFor);
   const skips = new ErrorGroups(hintFor);
   let wouldWrite = 0;
-  await previewScheme(loaded, wired, {
-    ...preview,
-    onRow: (row) => {
-      counts.read++;
-      if (row.action === 'write') wouldWrite++;
-      else if (row.action === 'unchanged') counts.skipped++;
-      else if (row.action === 'skip') {
-        counts.skipped++;
-        skips.add(row.reason ?? 'skip', row.message ?? '');
-      } else {
-        counts.failed++;
-        errors.add(row.reason ?? 'invalid', row.message ?? row.problems[0] ?? '');
-      }
-    },
-  });
+  const cancelled = () => options.signal?.aborted === true;
+  try {
+    await previewScheme(loaded, wired, {
+      ...preview,
+      onRow: (row) => {
+        counts.read++;
+        if (row.action === 'write') wouldWrite++;
+        else if (row.action === 'unchanged') counts.skipped++;
+        else if (row.action === 'skip') {
+          counts.skipped++;
+          skips.add(row.reason ?? 'skip', row.message ?? '');
+        } else {
+          counts.failed++;
+          errors.add(row.reason ?? 'invalid', row.message ?? row.problems[0] ?? '');
+        }
+      },
+    });
+  } catch (e) {
+    // a read cut short by the user's stop: the dry run is cancelled, not failed
+    if (!(cancelled() && (e === options.signal?.reason || (e as Error)?.name === 'AbortError'))) throw e;
+  }
   const finished = Date.now();
   return {
     scheme: loaded.scheme.id,
     runId: 'dry-run',
-    status: counts.failed ? 'partial' : 'succeeded',
+    status: cancelled() ? 'cancelled' : counts.failed ? 'partial' : 'succeeded',
     counts,
     startedAt: new Date(started).toISOString(),
     finishedAt: new Date(finished).toISOString(),

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { ErrorGroup, RunReport } from '../contracts/state-store.js';
+import type { Limiter } from '../contracts/limits.js';
+import type { ConnectionThrottle, ErrorGroup, RunReport } from '../contracts/state-store.js';
 import type { WriteOutcome } from '../contracts/target.js';
 import { isQiaoError } from '../errors/errors.js';
+import { rateWindow } from '../http/limiter.js';
 
 export interface Progress {
   phase: 'resume' | 'read' | 'write' | 'done';
@@ -18,6 +20,19 @@ export interface Progress {
   ratePerSecond: number;
   etaMs?: number | undefined;
   elapsedMs: number;
+  /**
+   * Each connection's rate limiting so far: time spent throttled (ms, share of the run), rate-limit
+   * answers, the rate allowed now, and whether requests are held back right now. Absent when the run
+   * was not given its connections' limiters.
+   */
+  throttling?: ConnectionThrottle[] | undefined;
+}
+
+/** A connection of the run whose limiter the report and progress read (see {@link ConnectionThrottle}). */
+export interface RunConnection {
+  side: ConnectionThrottle['side'];
+  connector: string;
+  limiter: Limiter;
 }
 
 /** Diagnosis of an error reason, shown as the report's hint. */
@@ -43,6 +58,11 @@ export class ErrorGroups {
 
 /** Progress events are sent at most this often, except the last. */
 const PROGRESS_EVERY_MS = 200;
+/**
+ * While a run goes on, a progress event at least this often: a connection paused for its rate limit
+ * (a per-minute quota) writes nothing for a while, and progress still says so.
+ */
+const PROGRESS_HEARTBEAT_MS = 1000;
 
 /**
  * The report stage: the counts every other stage adds to, the grouped errors and skips, the progress
@@ -60,12 +80,21 @@ export class RunTally {
   queued: () => number = () => 0;
   private readonly started = Date.now();
   private lastProgress = 0;
+  private heartbeat: NodeJS.Timeout | undefined;
+  /** Each connection's limiter figures when the run started (a limiter may outlive one run). */
+  private readonly baselines: Array<{ throttledMs: number; rateLimitedAnswers: number }>;
 
   constructor(
     scheme: string,
     runId: string,
-    private readonly options: { hintFor?: HintFor | undefined; onProgress?: ((p: Progress) => void) | undefined } = {},
+    private readonly options: {
+      hintFor?: HintFor | undefined;
+      onProgress?: ((p: Progress) => void) | undefined;
+      /** The run's connections, whose throttling the report and progress carry. */
+      connections?: readonly RunConnection[] | undefined;
+    } = {},
   ) {
+    this.baselines = (options.connections ?? []).map(({ limiter }) => ({ throttledMs: limiter.stats.throttledMs ?? 0, rateLimitedAnswers: limiter.stats.rateLimitedAnswers ?? 0 }));
     this.errors = new ErrorGroups(options.hintFor);
     this.skips = new ErrorGroups(options.hintFor);
     this.warnings = new ErrorGroups(options.hintFor);
@@ -106,6 +135,41 @@ export class RunTally {
     else this.counts.skipped++;
   }
 
+  /**
+   * Each connection's rate limiting during this run so far (undefined without connections): time held
+   * back, as ms and as a share of the run, rate-limit answers, rates, and whether it is held back now.
+   */
+  throttling(now = Date.now()): ConnectionThrottle[] | undefined {
+    const connections = this.options.connections;
+    if (!connections?.length) return undefined;
+    const elapsed = Math.max(1, now - this.started);
+    return connections.map(({ side, connector, limiter }, i) => {
+      const s = limiter.stats;
+      const base = this.baselines[i] ?? { throttledMs: 0, rateLimitedAnswers: 0 };
+      const throttledMs = Math.min(elapsed, Math.max(0, (s.throttledMs ?? 0) - base.throttledMs));
+      const { interval, intervalCap } = rateWindow(limiter.limits);
+      return {
+        side,
+        connector,
+        throttledMs,
+        share: Math.round((throttledMs / elapsed) * 1000) / 1000,
+        rateLimitedAnswers: Math.max(0, (s.rateLimitedAnswers ?? 0) - base.rateLimitedAnswers),
+        ratePerSecond: s.ratePerSecond,
+        limitPerSecond: interval > 0 ? (intervalCap * 1000) / interval : undefined,
+        throttled: s.throttled ?? false,
+      };
+    });
+  }
+
+  /** Sends progress events at least every second until {@link finish}, also while nothing is written. */
+  startHeartbeat(): void {
+    if (!this.options.onProgress || this.heartbeat) return;
+    this.heartbeat = setInterval(() => {
+      if (Date.now() - this.lastProgress >= PROGRESS_HEARTBEAT_MS) this.progress(true);
+    }, PROGRESS_HEARTBEAT_MS);
+    this.heartbeat.unref();
+  }
+
   /** Sends a progress event, at most every 200 ms unless forced. */
   progress(force = false): void {
     if (!this.options.onProgress) return;
@@ -125,19 +189,24 @@ export class RunTally {
       ratePerSecond: rate,
       etaMs: total !== undefined && rate > 0 ? Math.max(0, ((total - finished) / rate) * 1000) : undefined,
       elapsedMs,
+      throttling: this.throttling(now),
     });
   }
 
   /**
-   * Closes the report: failed with the fatal error that stopped the run, failed when the user stopped
-   * it, partial with dead letters, else succeeded.
+   * Closes the report: failed with the fatal error that stopped the run, cancelled when the user stopped
+   * it (Ctrl-C, SIGTERM, `qiao serve` shutting down), partial with dead letters, else succeeded.
    */
   finish(fatal: unknown, stopped: boolean): RunReport {
     const r = this.report;
     this.phase = 'done';
+    clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
     const finished = Date.now();
     r.finishedAt = new Date(finished).toISOString();
     r.durationMs = finished - this.started;
+    const throttling = this.throttling(finished);
+    if (throttling) r.throttling = throttling;
     r.errors = this.errors.list();
     r.skips = this.skips.list();
     const warnings = this.warnings.list();
@@ -148,8 +217,8 @@ export class RunTally {
       r.fatal = { code: q?.reason ?? q?.code ?? 'internal', message: e.message, hint: q?.hint };
       r.status = 'failed';
     } else if (stopped) {
-      r.fatal = { code: 'stopped', message: 'the run was stopped before it finished', hint: 'run it again to resume: queued writes are kept' };
-      r.status = 'failed';
+      // cancelled, not failed: nothing went wrong, and what was read and not written stays queued
+      r.status = 'cancelled';
     } else {
       r.status = r.counts.failed > 0 ? 'partial' : 'succeeded';
     }

@@ -2,7 +2,7 @@ import type { Logger } from '../contracts/logger.js';
 import { silentLogger } from '../contracts/logger.js';
 import type { Mapper } from '../contracts/mapper.js';
 import type { Source } from '../contracts/source.js';
-import type { RunReport, StateStore } from '../contracts/state-store.js';
+import type { RunLock, RunReport, StateStore } from '../contracts/state-store.js';
 import type { Remover, Target } from '../contracts/target.js';
 import { isQiaoError, type Problem } from '../errors/errors.js';
 import { checkpoint, startCursor } from './checkpoint.js';
@@ -12,12 +12,12 @@ import { Enqueuer } from './enqueue.js';
 import { mapPayload, mapRecord, type MapStage } from './map.js';
 import { QueueFlow } from './queue-flow.js';
 import { readRecords, type ReadOutcome } from './read.js';
-import { newRunId, RunTally, type HintFor, type Progress } from './report.js';
+import { newRunId, RunTally, type HintFor, type Progress, type RunConnection } from './report.js';
 import { RunStop } from './run-stop.js';
 import { batchSizeOf } from './write-batch.js';
 import { WritePool } from './write-pool.js';
 
-export { newRunId, type Progress } from './report.js';
+export { newRunId, type Progress, type RunConnection } from './report.js';
 
 export interface RunSchemeOptions {
   scheme: string;
@@ -71,6 +71,11 @@ export interface RunSchemeOptions {
   signal?: AbortSignal;
   logger?: Logger;
   onProgress?: (progress: Progress) => void;
+  /**
+   * The run's connections (source and target) with their limiters: the report and every progress event
+   * say how long each was throttled by its system's rate limit (`throttling`).
+   */
+  connections?: readonly RunConnection[] | undefined;
   /** Diagnosis of an error reason, shown as the report's hint. */
   hintFor?: HintFor;
   runId?: string;
@@ -96,7 +101,14 @@ interface Run {
 export async function runScheme(o: RunSchemeOptions): Promise<RunReport> {
   const { store, scheme } = o;
   const tally = new RunTally(scheme, o.runId ?? newRunId(), o);
-  const lock = await store.lock(scheme, { wait: o.waitForLock ?? false, ...(o.signal ? { signal: o.signal } : {}) });
+  let lock: RunLock;
+  try {
+    lock = await store.lock(scheme, { wait: o.waitForLock ?? false, ...(o.signal ? { signal: o.signal } : {}) });
+  } catch (e) {
+    // stopped while waiting for another run of the scheme (--wait): cancelled before it started
+    if (o.signal?.aborted && (e === o.signal.reason || (e as Error)?.name === 'AbortError')) return tally.finish(undefined, true);
+    throw e;
+  }
   const stop = new RunStop(o.signal);
   // another run took the lock over (this one stopped renewing it) or `qiao unlock` removed it
   lock.lost?.addEventListener('abort', () => stop.fail(lock.lost?.reason), { once: true });
@@ -109,12 +121,15 @@ export async function runScheme(o: RunSchemeOptions): Promise<RunReport> {
   const run: Run = { o, logger: o.logger ?? silentLogger, tally, stop, flow, mapping: { mapper: o.mapper, checkPayload: o.checkPayload } };
   try {
     await store.startRun(scheme, tally.report);
+    tally.startHeartbeat();
     const deletes = o.onDelete && !o.drainOnly && o.source.readDeleted && isDeletionLog(store);
     if (deletes) run.watch = await ComebackWatch.load(store, scheme);
     const pool = await resume(run);
     let read = o.drainOnly ? undefined : await readAndEnqueue(run);
     tally.phase = 'write';
     await pool.drain();
+    // the target's credentials are checked even when nothing needed writing
+    await pool.warmedUp;
     if (deletes && read?.complete && stop.fatal === undefined && !stop.aborted) {
       const done = await handleDeletions({
         store,

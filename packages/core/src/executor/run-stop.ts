@@ -29,10 +29,23 @@ export class RunStop {
     return this.outer?.aborted ?? false;
   }
 
-  /** Stops the run with an error; the first one is the one reported. */
+  /**
+   * Stops the run with an error; the first one is the one reported. An abort error once the user
+   * stopped the run is the stop itself (a read or a wait cut short), not an error: the run is cancelled.
+   */
   fail(e: unknown): void {
+    if (this.stoppedByUser && this.isAbort(e)) {
+      this.controller.abort();
+      return;
+    }
     if (this.fatal === undefined) this.fatal = e;
     this.controller.abort();
+  }
+
+  private isAbort(e: unknown): boolean {
+    if (e === this.outer?.reason || e === this.controller.signal.reason) return true;
+    const name = (e as { name?: unknown } | null)?.name;
+    return name === 'AbortError' || (e as { code?: unknown } | null)?.code === 'ABORT_ERR';
   }
 
   dispose(): void {

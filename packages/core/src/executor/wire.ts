@@ -114,6 +114,10 @@ export async function runLoadedScheme(loaded: LoadedScheme, store: StateStore, o
     // a stream that cannot list its deleted records has nothing to report
     onDelete: loaded.source.stream.deletions ? (loaded.scheme.target.onDelete ?? 'report') : undefined,
     remover: wired.remover,
+    connections: options.connections ?? [
+      { side: 'source', connector: wired.sourceEndpoint.context.connector, limiter: wired.sourceEndpoint.limiter },
+      { side: 'target', connector: wired.targetEndpoint.context.connector, limiter: wired.targetEndpoint.limiter },
+    ],
     concurrency: options.concurrency ?? wired.targetEndpoint.limiter.limits.concurrency,
     writeBatchSize: options.writeBatchSize ?? loaded.target.operation.batch?.maxSize,
   });

@@ -1,7 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from '../contracts/logger.js';
 import type { QueueItem } from '../contracts/state-store.js';
-import type { BatchItem, BatchResult, Target, TargetPayload, WriteResult } from '../contracts/target.js';
+import type { BatchItem, BatchResult, Target, TargetPayload, WriteContext, WriteResult } from '../contracts/target.js';
 import type { QueueFlow } from './queue-flow.js';
 
 /**
@@ -38,23 +37,29 @@ export async function gatherBatch(first: QueueItem, size: number, supply: BatchS
 
 /** Where the fate of each item of a batch goes (the write pool's results and tally). */
 export interface BatchSink {
-  /** The item was written. */
-  done(item: QueueItem, result: WriteResult): void;
+  /** The item was written (its payload as sent, for the id map: business key, fields delivered). */
+  done(item: QueueItem, payload: TargetPayload, result: WriteResult): void;
   /** The item failed (RecordError → dead letter; RetryableError → back to pending and the run stops). */
   failed(item: QueueItem, error: unknown): void;
   /** The payload of an item (mapping it again when it failed to map before), or undefined when it is dead. */
   payloadOf(item: QueueItem): Promise<TargetPayload | undefined>;
+  /**
+   * The item's write context, as a write alone gets it (id map, clears, `checkFound`); rejects with
+   * the item's refusal (`target.key_collision`: another source key holds its business key), which
+   * fails that item alone before the batch is sent.
+   */
+  contextOf(item: QueueItem, payload: TargetPayload): Promise<WriteContext>;
 }
 
 export interface BatchWriteOptions {
   /** The target's {@link Target.writeBatch}, bound. */
   writeBatch: (items: BatchItem[]) => Promise<BatchResult[]>;
-  signal: AbortSignal;
-  logger: Logger;
 }
 
 /**
- * Writes claimed items through {@link Target.writeBatch}, in one call. Every item ends in exactly one
+ * Writes claimed items through {@link Target.writeBatch}, in one call. Each item gets the write context
+ * a write alone would (id map, clears, collision check); one refused by the collision check fails alone
+ * and is not sent. Every item ends in exactly one
  * of `done` or `failed`: an answer that misses items, or a batch that fails as a whole, fails each of
  * its items with that error (an outcome-unknown error marks them all maybe-written, so the next
  * attempt looks them up before it resends).
@@ -65,8 +70,16 @@ export async function writeItemsInBatch(items: QueueItem[], o: BatchWriteOptions
   for (const item of items) {
     const payload = await sink.payloadOf(item);
     if (!payload) continue;
+    let ctx: WriteContext;
+    try {
+      // One at a time, in order: of two items with one code, the first claims it and the second is refused.
+      ctx = await sink.contextOf(item, payload);
+    } catch (e) {
+      sink.failed(item, e);
+      continue;
+    }
     ready.push(item);
-    batch.push({ payload, ctx: { key: item.key, knownId: item.knownId ?? undefined, maybeWritten: item.maybeWritten, signal: o.signal, logger: o.logger } });
+    batch.push({ payload, ctx });
   }
   if (batch.length === 0) return;
   let results: BatchResult[];
@@ -79,7 +92,7 @@ export async function writeItemsInBatch(items: QueueItem[], o: BatchWriteOptions
   ready.forEach((item, i) => {
     const r = results[i];
     if (r === undefined) sink.failed(item, new Error(`the target answered ${results.length} results for a batch of ${ready.length}: no result for record ${item.key}`));
-    else if (r.ok) sink.done(item, r.result);
+    else if (r.ok) sink.done(item, (batch[i] as BatchItem).payload, r.result);
     else sink.failed(item, r.error);
   });
 }

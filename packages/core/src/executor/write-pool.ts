@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import type { Logger } from '../contracts/logger.js';
 import type { Completion, Failure, QueueItem, StateStore } from '../contracts/state-store.js';
-import type { Target, TargetPayload } from '../contracts/target.js';
+import type { Target, TargetPayload, WriteContext, WriteResult } from '../contracts/target.js';
 import { ConnectorAuthError, RecordError, RetryableError } from '../errors/errors.js';
 import { clearsFor, fieldsOf } from './clears.js';
 import type { KeyGuard } from './collisions.js';
@@ -81,10 +81,20 @@ export class WritePool {
     setMaxListeners(0, this.writeSignal);
   }
 
-  /** Gets the target's connection ready (BIP's gateway address and token) while the source is read. */
+  /** The target's warm-up, settled (it never rejects): the run waits for it before it ends. */
+  warmedUp: Promise<void> = Promise.resolve();
+
+  /**
+   * Gets the target's connection ready (BIP's gateway address and token) while the source is read. A
+   * refused credential stops the run, even when nothing needs writing; anything else (a network
+   * failure) is met again by the first write.
+   */
   warmUp(): void {
     const { target, stop, logger } = this.o;
-    target.warmUp?.(stop.signal).catch((e: unknown) => logger.debug(`target warm-up failed; the first write meets it again: ${(e as Error).message}`));
+    this.warmedUp = (target.warmUp?.(stop.signal) ?? Promise.resolve()).catch((e: unknown) => {
+      if (e instanceof ConnectorAuthError) stop.fail(e);
+      else logger.debug(`target warm-up failed; the first write meets it again: ${(e as Error).message}`);
+    });
   }
 
   /** Starts writers up to the concurrency. */
@@ -156,48 +166,61 @@ export class WritePool {
   private async write(item: QueueItem): Promise<void> {
     const payload = item.payload ?? (await this.mapAgain(item));
     if (!payload) return;
-    const { keys } = this.o;
     try {
-      const refused = await keys?.check(item.key, payload);
-      if (refused) throw refused;
-      const result = await this.o.target.write(payload, {
-        key: item.key,
-        knownId: item.knownId ?? undefined,
-        knownCode: item.knownCode ?? undefined,
-        clears: clearsFor(item.knownFields, payload, this.o.keepWhenEmpty ?? new Set()),
-        checkFound: keys?.checkFound(item.key, payload),
-        maybeWritten: item.maybeWritten,
-        signal: this.writeSignal,
-        logger: this.o.logger,
-      });
-      keys?.written(item.key, payload, result);
-      this.results.completions.push({
-        id: item.id,
-        key: item.key,
-        fingerprint: item.fingerprint,
-        outcome: result.outcome,
-        targetId: result.id,
-        targetCode: result.targetCode,
-        businessKey: keys?.businessKey(payload),
-        fields: fieldsOf(payload),
-      });
-      this.o.tally.written(result.outcome);
+      const ctx = await this.contextOf(item, payload);
+      this.completed(item, payload, await this.o.target.write(payload, ctx));
     } catch (e) {
       this.failed(item, e);
     }
   }
 
+  /**
+   * The write context of one item, the same for a write alone and in a batch: its id-map entry (id,
+   * code), its clears, and the collision check. Throws the `target.key_collision` refusal when another
+   * source key holds the payload's business key (the target is then never called for it).
+   */
+  private async contextOf(item: QueueItem, payload: TargetPayload): Promise<WriteContext> {
+    const { keys } = this.o;
+    const refused = await keys?.check(item.key, payload);
+    if (refused) throw refused;
+    return {
+      key: item.key,
+      knownId: item.knownId ?? undefined,
+      knownCode: item.knownCode ?? undefined,
+      clears: clearsFor(item.knownFields, payload, this.o.keepWhenEmpty ?? new Set()),
+      checkFound: keys?.checkFound(item.key, payload),
+      maybeWritten: item.maybeWritten,
+      signal: this.writeSignal,
+      logger: this.o.logger,
+    };
+  }
+
+  /** A written item: the id map gets the target's id and code, the business key, and the fields delivered (for clears). */
+  private completed(item: QueueItem, payload: TargetPayload, result: WriteResult): void {
+    const { keys } = this.o;
+    keys?.written(item.key, payload, result);
+    this.results.completions.push({
+      id: item.id,
+      key: item.key,
+      fingerprint: item.fingerprint,
+      outcome: result.outcome,
+      targetId: result.id,
+      targetCode: result.targetCode,
+      businessKey: keys?.businessKey(payload),
+      fields: fieldsOf(payload),
+    });
+    this.o.tally.written(result.outcome);
+  }
+
   private writeBatch(items: QueueItem[]): Promise<void> {
-    const { target, logger } = this.o;
+    const { target } = this.o;
     const writeBatch = target.writeBatch?.bind(target);
     if (!writeBatch) return this.write(items[0] as QueueItem);
-    return writeItemsInBatch(items, { writeBatch, signal: this.writeSignal, logger }, {
-      done: (item, result) => {
-        this.results.completions.push({ id: item.id, key: item.key, fingerprint: item.fingerprint, outcome: result.outcome, targetId: result.id });
-        this.o.tally.written(result.outcome);
-      },
+    return writeItemsInBatch(items, { writeBatch }, {
+      done: (item, payload, result) => this.completed(item, payload, result),
       failed: (item, e) => this.failed(item, e),
       payloadOf: async (item) => item.payload ?? (await this.mapAgain(item)),
+      contextOf: (item, payload) => this.contextOf(item, payload),
     });
   }
 

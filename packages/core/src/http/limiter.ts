@@ -114,6 +114,8 @@ export class AdaptiveLimiter implements LimiterContract {
       throttledMs: Math.round(this.throttled + (this.sleepingSince === undefined ? 0 : this.now() - this.sleepingSince)),
       rateLimitedAnswers: this.control.stats.rateLimitedAnswers,
       ratePerSecond: Number.isFinite(rate) ? rate : undefined,
+      // present only while it holds requests back, so figures taken at rest compare as before
+      ...(this.pacing > 0 ? { throttled: true } : {}),
     };
   }
 

@@ -36,7 +36,9 @@ export async function loadScheme(file: string, options: LoadSchemeOptions): Prom
     new InputError(await hideSecrets(withLines(problems, lineOf), resolved, env.variables, options.resolver), { system: file });
 
   const shape = checkSchemeShape(resolved, file);
-  if (shape.length) throw await reject([...env.problems, ...shape]);
+  // a setting left out because its variable is unset is reported once, as the variable
+  const byEnv = (p: Problem) => env.problems.some((e) => e.pointer === p.pointer || e.pointer.startsWith(`${p.pointer}/`));
+  if (shape.length) throw await reject([...env.problems, ...shape.filter((p) => !byEnv(p))]);
   const scheme = resolved as unknown as SchemeFile;
 
   const problems: Problem[] = [...env.problems];
@@ -75,7 +77,7 @@ export async function loadScheme(file: string, options: LoadSchemeOptions): Prom
     },
     mapper: checked.mapper,
     checkPayload: payloadChecker(targetPlugin.manifest.id, operation),
-    warnings: literalSecretWarnings(scheme, raw, file, lineOf, { source: sourcePlugin, target: targetPlugin }),
+    warnings: [...withLines(checked.warnings, lineOf), ...literalSecretWarnings(scheme, raw, file, lineOf, { source: sourcePlugin, target: targetPlugin })],
     secrets: [...sourceSecrets, ...targetSecrets, ...webhookSecrets],
   };
 }

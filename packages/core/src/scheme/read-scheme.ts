@@ -1,6 +1,6 @@
 import { open, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
+import { LineCounter, parseDocument, isNode, type Document, type YAMLError } from 'yaml';
 import { InputError, type Problem } from '../errors/errors.js';
 import { describe } from '../manifest/ajv.js';
 
@@ -143,12 +143,13 @@ function parseText(file: string, text: string): { raw: unknown; doc: Document | 
       // V8 quotes the text around the error ("…" is not valid JSON); that text may hold a literal secret.
       const msg = (e as Error).message.replace(/,\s*(?:\.\.\.)?".*" is not valid JSON$/s, '');
       const pos = /position (\d+)/.exec(msg);
-      const line = pos ? text.slice(0, Number(pos[1])).split('\n').length : undefined;
+      const before = pos ? text.slice(0, Number(pos[1])).split('\n') : undefined;
+      const line = before?.length;
       throw new InputError([
         {
           file,
           pointer: '',
-          ...(line ? { line } : {}),
+          ...(line ? { line, column: before![before!.length - 1]!.length + 1 } : {}),
           expected: 'valid JSON',
           found: `a syntax error (${msg})`,
           hint: 'check commas, quotes and brackets near that line',
@@ -157,21 +158,7 @@ function parseText(file: string, text: string): { raw: unknown; doc: Document | 
     }
   }
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length) {
-    throw new InputError(
-      doc.errors.map((err) => {
-        const line = lines.linePos(err.pos[0]).line;
-        return {
-          file,
-          pointer: '',
-          line,
-          expected: 'valid YAML',
-          found: `a syntax error (${err.message.split('\n')[0]})`,
-          hint: 'check indentation, colons and quotes near that line',
-        };
-      }),
-    );
-  }
+  if (doc.errors.length) throw new InputError(yamlProblems(file, text, doc.errors, lines));
   let raw: unknown;
   try {
     raw = doc.toJS({ maxAliasCount: 100 });
@@ -200,4 +187,89 @@ function lineAt(doc: Document | undefined, lines: LineCounter, pointer: string):
     if (isNode(node) && node.range) return lines.linePos(node.range[0]).line;
   }
   return undefined;
+}
+
+/**
+ * One problem per mistake: the yaml package reports a mistake where it meets it and again at every
+ * line it throws off (a key indented one space too far gives 2 errors on its line; a block's first key
+ * indented differently gives one "All mapping items must start at the same column" per sibling). Errors
+ * on one line are one problem; the indentation errors of a document are one problem at the first, with
+ * the other lines named and the line that set the block's column found.
+ */
+function yamlProblems(file: string, text: string, errors: readonly YAMLError[], lines: LineCounter): Problem[] {
+  interface Group { line: number; column: number; message: string; code: string; otherLines: number[] }
+  const groups: Group[] = [];
+  for (const e of errors) {
+    const { line, col } = lines.linePos(e.pos[0]);
+    const message = e.message.split('\n')[0]!;
+    const sameLine = groups.find((g) => g.line === line);
+    if (sameLine) continue;
+    const indent = e.code === 'BAD_INDENT' ? groups.find((g) => g.code === 'BAD_INDENT') : undefined;
+    if (indent) {
+      indent.otherLines.push(line);
+      continue;
+    }
+    groups.push({ line, column: col, message, code: e.code, otherLines: [] });
+  }
+  const all = text.split('\n');
+  return groups.map((g) => {
+    const also = g.otherLines.length ? ` (and the same at line${g.otherLines.length > 1 ? 's' : ''} ${g.otherLines.slice(0, 8).join(', ')}${g.otherLines.length > 8 ? ', …' : ''})` : '';
+    const indentation = g.code === 'BAD_INDENT' || /indent|compact mapping|implicit key/i.test(g.message);
+    const block = indentation ? blockStart(all, g.line) : undefined;
+    let under = indentation && !block ? keyWithValueAbove(all, g.line) : undefined;
+    if (indentation && !block && !under) {
+      // yaml points at the value of the key above the line indented too far
+      const next = all.findIndex((l, n) => n >= g.line && l.trim() !== '' && !l.trimStart().startsWith('#'));
+      if (next >= 0 && keyWithValueAbove(all, next + 1)) {
+        under = keyWithValueAbove(all, next + 1);
+        g.line = next + 1;
+      }
+    }
+    const column = block || under ? indentOf(all[g.line - 1] ?? '') + 1 : g.column;
+    return {
+      file,
+      pointer: '',
+      line: g.line,
+      column,
+      expected: 'valid YAML',
+      found: `a syntax error (${g.message})${also}`,
+      hint: block
+        ? `line ${block.line} starts this block at column ${block.column}, line ${g.line} is at column ${column}: indent every key of a block by the same spaces (no tabs)`
+        : under
+          ? `line ${g.line} is indented more than line ${under.line}, whose key already has a value: start it at column ${under.column} like that line (or remove the value of line ${under.line} to nest under it)`
+          : 'check indentation, colons and quotes near that line',
+    };
+  });
+}
+
+/** The first key of the block a line belongs to, when it is indented differently from that line. */
+function blockStart(all: string[], line: number): { line: number; column: number } | undefined {
+  const own = all[line - 1];
+  if (own === undefined) return undefined;
+  const i = indentOf(own);
+  const meaningful = (l: string) => l.trim() !== '' && !l.trimStart().startsWith('#');
+  let parent = line - 2;
+  while (parent >= 0 && !(meaningful(all[parent]!) && indentOf(all[parent]!) < i)) parent--;
+  for (let n = parent + 1; n < line - 1; n++) {
+    if (!meaningful(all[n]!)) continue;
+    const j = indentOf(all[n]!);
+    return j !== i ? { line: n + 1, column: j + 1 } : undefined;
+  }
+  return undefined;
+}
+
+/** The line above, indented less, when it is a key with a value on its own line (`name: value`). */
+function keyWithValueAbove(all: string[], line: number): { line: number; column: number } | undefined {
+  const own = all[line - 1];
+  if (own === undefined) return undefined;
+  for (let n = line - 2; n >= 0; n--) {
+    const l = all[n]!;
+    if (l.trim() === '' || l.trimStart().startsWith('#')) continue;
+    return indentOf(l) < indentOf(own) && /^\s*(?:- )?[^\s#][^:#]*:\s+[^\s#]/.test(l) ? { line: n + 1, column: indentOf(l) + 1 } : undefined;
+  }
+  return undefined;
+}
+
+function indentOf(line: string): number {
+  return line.length - line.trimStart().length;
 }

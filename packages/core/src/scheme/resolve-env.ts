@@ -1,6 +1,9 @@
 import type { Problem } from '../errors/errors.js';
 import { pointerEscape } from '../manifest/ajv.js';
 
+/** Names of secrets: a missing one is never given a default in the file. */
+const SECRET_NAME = /secret|passw(or)?d|credential|private_?key|api_?key|app_?key|token$/i;
+
 const PLACEHOLDER = /\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
 /** Whether a string holds an `${env:…}` placeholder. */
@@ -34,12 +37,19 @@ export function resolveEnv(
         if (fallback !== undefined) return fallback;
         if (!missing.has(`${name}@${pointer}`)) {
           missing.add(`${name}@${pointer}`);
+          const empty = v === '';
+          // a secret has no default to suggest: it belongs in the environment, never in the file
+          const secret = SECRET_NAME.test(name) || SECRET_NAME.test(pointer.split('/').pop() ?? '');
           problems.push({
             file,
             pointer,
-            expected: `the environment variable ${name} to be set`,
-            found: 'it unset',
-            hint: `export ${name}=… (or write \${env:${name}:-default} in the scheme)`,
+            expected: `the environment variable ${name} to be set${empty ? ' to a value' : ''}`,
+            found: empty ? 'it set, but empty' : 'it unset',
+            hint: secret
+              ? `export ${name}=… in the environment qiao runs in (a secret: keep it out of the file)`
+              : empty
+                ? `give ${name} a value (export ${name}=…), or write \${env:${name}:-default} in the scheme for a default`
+                : `export ${name}=… (or write \${env:${name}:-default} in the scheme)`,
           });
         }
         return '';

@@ -4,6 +4,7 @@ import type { Problem } from '../errors/errors.js';
 import { compileSchema, describe, pointerEscape, problemsFromAjv } from '../manifest/ajv.js';
 import type { OperationManifest, StreamManifest } from '../manifest/manifest-types.js';
 import { DeclarativeMapper } from '../mapping/declarative.mapper.js';
+import { checkMappingSources } from './mapping-fields.js';
 import { parseDuration } from './resolve-env.js';
 import { schemeSchema } from './scheme.schema.js';
 import type { ConnectorResolver, SchemeFile } from './scheme-types.js';
@@ -31,12 +32,14 @@ export interface CheckedScheme {
   targetConnection: Record<string, unknown>;
   mapper: DeclarativeMapper;
   lookbackMs: number;
+  /** Fields the mapping reads that the record schema does not list but allows (see mapping-fields.ts). */
+  warnings: Problem[];
 }
 
 /**
  * Checks what a scheme names against the connectors it names: the connectors themselves ("did you
- * mean"), the stream and its params, the operation, both connections, the mapping's expressions and
- * target fields, and the incremental settings. Adds every problem found to `problems`, in that order.
+ * mean"), the stream and its params, the operation, both connections, the mapping's expressions, the
+ * source fields they read and their target fields, and the incremental settings. Adds every problem found to `problems`, in that order.
  */
 export async function checkAgainstConnectors(scheme: SchemeFile, file: string, resolver: ConnectorResolver, problems: Problem[]): Promise<CheckedScheme> {
   const [sourcePlugin, targetPlugin] = await Promise.all([
@@ -85,13 +88,16 @@ export async function checkAgainstConnectors(scheme: SchemeFile, file: string, r
 
   const { mapper, problems: mappingProblems } = DeclarativeMapper.compile(scheme.mapping, file);
   problems.push(...mappingProblems);
+  // the fields each expression reads, against the stream's record schema ("did you mean homepage?")
+  const sources = checkMappingSources(scheme.mapping, stream?.record as Record<string, unknown> | undefined, file, { connector: scheme.source.connector, stream: scheme.source.stream }, closest);
+  problems.push(...sources.problems);
   if (operation) problems.push(...checkMappingTargets(scheme, operation, file));
   problems.push(...checkKeepWhenEmpty(scheme, file));
 
   const { lookbackMs, problems: incrementalProblems } = checkIncremental(scheme, stream, file);
   problems.push(...incrementalProblems);
 
-  return { sourcePlugin, targetPlugin, stream, params, sourceConnection, operation, targetConnection, mapper, lookbackMs };
+  return { sourcePlugin, targetPlugin, stream, params, sourceConnection, operation, targetConnection, mapper, lookbackMs, warnings: sources.warnings };
 }
 
 /**

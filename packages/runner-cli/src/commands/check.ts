@@ -12,7 +12,7 @@ import {
   type Target,
 } from '@qiao/core';
 import { QiaoCommand, renderError } from '../lib/base-command.js';
-import { diagnose } from '../lib/diagnose.js';
+import { diagnoseFor } from '../lib/diagnose.js';
 import { loadSchemeForCli } from '../lib/load.js';
 import { color, err, printJson, stderrLogger } from '../lib/output.js';
 
@@ -64,13 +64,15 @@ export default class Check extends QiaoCommand {
           ...base,
           ok: false,
           message: renderError(e, false).replace(/^\S*Error:\S*\s*/, '').split('\n')[0]!,
-          hint: q?.hint ?? (q?.reason ? diagnose(q.reason) : undefined) ?? (e instanceof ConnectorAuthError ? 'check the credentials' : undefined),
+          hint: q?.hint ?? (q?.reason ? diagnoseFor(args.scheme)(q.reason) : undefined) ?? (e instanceof ConnectorAuthError ? 'check the credentials' : undefined),
           code: q?.reason ?? q?.code,
         };
       }
       // The operation's own checks also run when the connection check failed for an API it could not
       // call (a missing or unauthorised API), so every missing API is named; not when nothing answers.
       if (side === 'target' && !unreachable) result.findings = await preflight(wired.container.resolve<Target>(targetToken(loaded.target.operation.id)));
+      // the line names the system already: a message that starts with its name says it once
+      if (result.message.startsWith(base.name)) result.message = result.message.slice(base.name.length).replace(/^[:：\s]+/, '');
       return result;
     };
     const preflight = async (target: Target): Promise<PreflightFinding[] | undefined> => {

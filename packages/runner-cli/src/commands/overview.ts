@@ -1,38 +1,39 @@
 import { Args, Flags } from '@oclif/core';
 import { QiaoCommand } from '../lib/base-command.js';
-import { color, out, printJson, table } from '../lib/output.js';
+import { color, formatCursor, formatTime, out, printJson, table } from '../lib/output.js';
 import { schemeOverview, type SchemeOverview } from '../lib/overview.js';
 import { allConnectors } from '../lib/resolver.js';
 import { RUN_COLUMNS, runRow } from '../lib/render-report.js';
-import { schemeIdOf } from '../lib/scheme-id.js';
-import { stateFlag, withStateStore } from '../lib/state.js';
+import { cursorTimezoneOf, schemeIdOf } from '../lib/scheme-id.js';
+import { stateFlags, withStateStore } from '../lib/state.js';
 
 export default class Overview extends QiaoCommand {
   static override summary = 'The run overview (运行概况): recent runs, success rate, dead letters with a diagnosis, queue depth, cursor.';
   static override examples = ['<%= config.bin %> overview okki-to-yonbip.scheme.yaml', '<%= config.bin %> overview okki-to-yonbip.scheme.yaml --json'];
   static override args = { scheme: Args.string({ description: 'scheme file or scheme id', required: true }) };
   static override flags = {
-    state: stateFlag(),
+    ...stateFlags(),
     json: Flags.boolean({ description: 'print as JSON' }),
   };
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Overview);
     const scheme = await schemeIdOf(args.scheme);
+    const timezone = await cursorTimezoneOf(args.scheme);
     // named by id, the scheme's connectors are unknown: learn the diagnoses of every connector qiao ships
     await allConnectors();
-    const o = await withStateStore(flags.state, (store) => schemeOverview(store, scheme));
+    const o = await withStateStore(flags, (store) => schemeOverview(store, scheme));
     if (flags.json) printJson(o);
-    else out(renderOverview(o));
+    else out(renderOverview(o, timezone));
   }
 }
 
 const pct = (v: number | null) => (v === null ? '-' : `${(v * 100).toFixed(1)}%`);
 
-export function renderOverview(o: SchemeOverview): string {
+export function renderOverview(o: SchemeOverview, cursorTimezone?: string): string {
   const lines = [color.bold(`运行概况 Run overview — ${o.scheme}`)];
   lines.push(
-    `status: ${o.status} · runs succeeded: ${pct(o.successRate)} · records delivered: ${pct(o.recordSuccessRate)} · cursor: ${o.cursor ?? '-'}`,
+    `status: ${o.status} · runs succeeded: ${pct(o.successRate)} · records delivered: ${pct(o.recordSuccessRate)} · cursor: ${formatCursor(o.cursor, cursorTimezone)}`,
   );
   lines.push(`queue: ${o.queue.pending} pending · ${o.queue['in-flight']} in flight · ${o.queue.done} done · ${o.queue.dead} dead`);
   if (o.runs.length) {
@@ -62,7 +63,7 @@ export function renderOverview(o: SchemeOverview): string {
           d.key,
           d.name ?? '-',
           d.deletedAt ?? '-',
-          d.seenAt.replace('T', ' ').slice(0, 19),
+          formatTime(d.seenAt),
           d.status,
           d.new ? 'new' : (d.message ?? ''),
         ]),

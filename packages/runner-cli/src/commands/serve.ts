@@ -1,15 +1,15 @@
 import { Flags } from '@oclif/core';
-import { resolveStateDir, InputError, SqliteStateStore, redactingLogger } from '@qiao/core';
+import { InputError, redactingLogger } from '@qiao/core';
 import { existsSync, statSync } from 'node:fs';
 import { knownSecrets, QiaoCommand } from '../lib/base-command.js';
 import { err, stderrLogger } from '../lib/output.js';
 import { SchemeService } from '../serve/scheme-service.js';
 import { isLoopback, startServer } from '../serve/server.js';
-import { stateFlag } from '../lib/state.js';
+import { openState, stateFlags, stateLocation } from '../lib/state.js';
 
 export default class Serve extends QiaoCommand {
   static override summary = 'Run every scheme of a folder on its schedule, with a live run-overview page and alerts.';
-  static override description = `Each scheme runs on its schedule.cron (croner); never two runs of one scheme at once, and missed ticks are not piled up. A file that becomes invalid is reported and skipped; the others go on. The page (运行概况) shows every scheme's status, last run, counts, success rate, dead letters with their diagnosis, queue depth and live progress, with buttons to run now and to re-queue dead letters; /api/overview serves the same data as \`qiao overview --json\`.
+  static override description = `Each scheme runs on its schedule.cron (croner); never two runs of one scheme at once, and missed ticks are not piled up. A file that becomes invalid is reported and skipped; the others go on. The page (运行概况) is a table of every scheme (status, last and next run, success rate, queue, dead letters, cursor, throttling; sortable, filterable by status), a page per scheme (run timeline, records chart, fatal errors, dead letters per customer with re-queue) and a page per run; /api/overview serves the same data as \`qiao overview --json\`.
 The server binds to 127.0.0.1 by default; binding another address requires --token (or QIAO_SERVE_TOKEN). Ctrl-C (SIGINT) or SIGTERM stops it gracefully: runs stop reading, writes in flight finish, the rest stays queued.`;
   static override examples = [
     '<%= config.bin %> serve --schemes ./schemes',
@@ -20,7 +20,7 @@ The server binds to 127.0.0.1 by default; binding another address requires --tok
     port: Flags.integer({ description: 'port of the page (0: any free port)', default: 7420, min: 0, max: 65535 }),
     host: Flags.string({ description: 'address to bind', default: '127.0.0.1' }),
     token: Flags.string({ description: 'token required by the page and API (default: $QIAO_SERVE_TOKEN)', env: 'QIAO_SERVE_TOKEN' }),
-    state: stateFlag(),
+    ...stateFlags(),
     'page-url': Flags.string({ description: 'public URL of the page, for links in alerts (default: the bound address)' }),
   };
 
@@ -37,12 +37,12 @@ The server binds to 127.0.0.1 by default; binding another address requires --tok
     }
     if (flags.token) knownSecrets.push(flags.token);
     const logger = redactingLogger(stderrLogger(flags.debug), knownSecrets);
-    const store = new SqliteStateStore(resolveStateDir(flags.state));
+    const store = await openState(flags);
     const service = new SchemeService({ dir: flags.schemes, store, logger, ...(flags['page-url'] ? { pageUrl: flags['page-url'] } : {}) });
     const server = await startServer({ service, store, logger, host: flags.host, port: flags.port, token: flags.token });
     service.pageUrl ??= server.url;
     await service.start();
-    err(`qiao serve: run overview at ${server.url}/${flags.token ? '#token=…' : ''} · schemes from ${flags.schemes} · state ${resolveStateDir(flags.state)}`);
+    err(`qiao serve: run overview at ${server.url}/${flags.token ? '#token=…' : ''} · schemes from ${flags.schemes} · state ${stateLocation(flags)}`);
     err('Ctrl-C stops it: runs stop reading, writes in flight finish, the rest stays queued.');
 
     await new Promise<void>((resolve) => {

@@ -1,9 +1,9 @@
 import { Args, Flags } from '@oclif/core';
-import { InputError, resolveStateDir, type LockHolder } from '@qiao/core';
+import { InputError, type LockHolder } from '@qiao/core';
 import { QiaoCommand } from '../lib/base-command.js';
 import { formatDuration, out, printJson } from '../lib/output.js';
 import { schemeIdOf } from '../lib/scheme-id.js';
-import { stateFlag, withStateStore } from '../lib/state.js';
+import { stateFlags, stateLocation, withStateStore } from '../lib/state.js';
 
 export default class Unlock extends QiaoCommand {
   static override summary = "Remove a scheme's run lock by hand, saying who held it and since when.";
@@ -18,15 +18,15 @@ Exit codes: 0 removed; 2 no lock, or a live lock without --force; 3 the state ca
   static override args = { scheme: Args.string({ description: 'scheme file or scheme id', required: true }) };
   static override flags = {
     force: Flags.boolean({ description: 'remove the lock even though its holder renewed it within its lease (its run may still be going on)' }),
-    state: stateFlag(),
+    ...stateFlags(),
     json: Flags.boolean({ description: 'print the removed lock as JSON' }),
   };
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Unlock);
     const scheme = await schemeIdOf(args.scheme);
-    const dir = resolveStateDir(flags.state);
-    const holder = await withStateStore(flags.state, async (store) => {
+    const dir = stateLocation(flags);
+    const holder = await withStateStore(flags, async (store) => {
       const h = await store.lockHolder(scheme);
       if (!h) throw noLock(dir, scheme);
       if (!h.stale && !flags.force) throw liveLock(dir, args.scheme, h);

@@ -50,3 +50,13 @@ export function learnDiagnoses(plugin: ConnectorPlugin): void {
  * generic ones. Shown in run reports, the run overview, the write queue, the served page and alerts.
  */
 export const diagnose: Diagnose = (reason, message = '') => current(reason, message);
+
+/**
+ * {@link diagnose} for one scheme: the `<scheme>` placeholder of a hint (`qiao queue retry <scheme>`)
+ * becomes the scheme as the user named it (the file given, or the scheme id), so the command can be
+ * copied as it is.
+ */
+export function diagnoseFor(scheme: string): Diagnose {
+  const named = /^[\w./@:+-]+$/.test(scheme) ? scheme : `'${scheme.replace(/'/g, "'\\''")}'`;
+  return (reason, message = '') => current(reason, message)?.replaceAll('<scheme>', named);
+}

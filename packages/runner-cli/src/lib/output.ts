@@ -62,3 +62,27 @@ export function formatDuration(ms: number): string {
   const m = Math.floor(s / 60);
   return `${m} min ${Math.round(s - m * 60)} s`;
 }
+
+/** A time as qiao shows it everywhere: UTC, labelled (`2026-12-05 08:19:57 UTC`). */
+export function formatTime(iso: string | number | Date): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return String(iso);
+  return `${d.toISOString().replace('T', ' ').slice(0, 19)} UTC`;
+}
+
+/**
+ * A cursor in the same labelled time zone as run times (UTC). A source's cursor is often its system's
+ * local time without a zone (OKKI: `2026-12-05 16:19:57`, +08:00, the stream manifest's
+ * `cursor.timezone`): shown in UTC, then as the source wrote it. A cursor that is not a time is shown as
+ * it is.
+ */
+export function formatCursor(cursor: string | null | undefined, timezone?: string): string {
+  if (!cursor) return '-';
+  const m = /^(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:?\d\d)?$/.exec(cursor.trim());
+  if (!m) return cursor;
+  const zone = m[4] ?? timezone;
+  if (!zone) return `${cursor} (the source's clock; its zone is in the scheme's connector manifest)`;
+  const t = Date.parse(`${m[1]}T${m[2]}${m[3] ?? ''}${zone === 'Z' ? 'Z' : zone.replace(/^([+-]\d\d)(\d\d)$/, '$1:$2')}`);
+  if (Number.isNaN(t)) return cursor;
+  return m[4] === 'Z' ? formatTime(t) : `${formatTime(t)} (source time ${cursor} ${zone})`;
+}

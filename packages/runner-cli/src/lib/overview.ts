@@ -1,12 +1,12 @@
 import { isDeletionLog, type Deletion, type DeletionStatus, type QueueStatus, type RunReport, type StateAdmin } from '@qiao/core';
-import { diagnose } from './diagnose.js';
+import { diagnoseFor } from './diagnose.js';
 
 export interface SchemeOverview {
   scheme: string;
   status: RunReport['status'] | 'never-run';
   lastRun: RunReport | null;
   runs: Pick<RunReport, 'runId' | 'status' | 'startedAt' | 'durationMs' | 'counts'>[];
-  /** Share of the recent runs that succeeded, 0..1. */
+  /** Share of the recent runs that succeeded, 0..1; cancelled runs are not counted. */
   successRate: number | null;
   /** Share of records finished without failure over the recent runs, 0..1. */
   recordSuccessRate: number | null;
@@ -29,9 +29,12 @@ export interface SchemeOverview {
 /** The run overview (运行概况) of a scheme, from its state. */
 export async function schemeOverview(store: StateAdmin, scheme: string, stream?: string, limit = 20): Promise<SchemeOverview> {
   const runs = await store.runs(scheme, limit);
+  const diagnose = diagnoseFor(scheme);
   const last = runs[0] ?? null;
   const finished = runs.filter((r) => r.status !== 'running');
-  const ok = finished.filter((r) => r.status === 'succeeded').length;
+  // a cancelled run (Ctrl-C, serve stopping) is neither a success nor a failure
+  const decided = finished.filter((r) => r.status !== 'cancelled');
+  const ok = decided.filter((r) => r.status === 'succeeded').length;
   let good = 0;
   let all = 0;
   for (const r of finished) {
@@ -51,7 +54,7 @@ export async function schemeOverview(store: StateAdmin, scheme: string, stream?:
     status: last?.status ?? 'never-run',
     lastRun: last,
     runs: runs.map((r) => ({ runId: r.runId, status: r.status, startedAt: r.startedAt, durationMs: r.durationMs, counts: r.counts })),
-    successRate: finished.length ? ok / finished.length : null,
+    successRate: decided.length ? ok / decided.length : null,
     recordSuccessRate: all ? good / all : null,
     queue: await store.counts(scheme),
     deadLetters: (await store.deadGroups(scheme)).map((g) => ({ ...g, diagnosis: diagnose(g.code, g.message) })),

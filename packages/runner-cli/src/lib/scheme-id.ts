@@ -17,3 +17,13 @@ export async function schemeIdOf(arg: string): Promise<string> {
     throw e;
   }
 }
+
+/** The zone of the cursor of the scheme a file names (its stream manifest's `cursor.timezone`), when it loads. */
+export async function cursorTimezoneOf(arg: string): Promise<string | undefined> {
+  if (!existsSync(arg)) return undefined;
+  try {
+    return (await loadSchemeForCli(arg, { quiet: true })).source.stream.cursor?.timezone;
+  } catch {
+    return undefined;
+  }
+}

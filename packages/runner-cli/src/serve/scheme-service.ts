@@ -8,12 +8,14 @@ import {
   loadScheme,
   redactingLogger,
   runLoadedScheme,
+  wireScheme,
+  type LimiterStats,
   InputError,
   type LoadedScheme,
   type Logger,
   type Progress,
   type RunReport,
-  type SqliteStateStore,
+  type AnyStateStore,
 } from '@qiao/core';
 import { knownSecrets } from '../lib/base-command.js';
 import { diagnose } from '../lib/diagnose.js';
@@ -33,6 +35,27 @@ export interface SchemeEntry {
   running?: { runId?: string; startedAt: string; progress?: Progress; controller: AbortController; done: Promise<RunReport | undefined> };
   /** Dead letters when the last dead-letter alert was sent. */
   alertedDead: number;
+  /** How the systems held the running (or last) run back, read from its limiters. */
+  throttle?: { limiters: { source: LimiterStats; target: LimiterStats }; at: string };
+}
+
+/** How one system held a run back: its adaptive limiter's figures (see `LimiterStats`). */
+export interface ThrottleSide {
+  /** Answers that refused a request for the rate limit (HTTP 429, YonBIP 310039…). */
+  rateLimitedAnswers: number;
+  /** Wall time the limiter held requests back for the rate limit, in milliseconds. */
+  throttledMs: number;
+  /** Starts per second it allows now (the configured rate, or the one it learned). */
+  ratePerSecond?: number | undefined;
+}
+
+export interface Throttling {
+  source: ThrottleSide;
+  target: ThrottleSide;
+  /** Whether the figures are of the run going on now (else of the last run this server made). */
+  live: boolean;
+  /** When they were read. */
+  at: string;
 }
 
 export interface SchemeStatus extends Partial<SchemeOverview> {
@@ -45,11 +68,15 @@ export interface SchemeStatus extends Partial<SchemeOverview> {
   nextRunAt?: string | null | undefined;
   running: boolean;
   progress?: Progress | undefined;
+  /** The connectors the scheme reads from and writes to. */
+  systems?: { source: string; target: string } | undefined;
+  /** Rate-limit refusals and waits of the running or last run this server made; null when it made none. */
+  throttling: Throttling | null;
 }
 
 export interface SchemeServiceOptions {
   dir: string;
-  store: SqliteStateStore;
+  store: AnyStateStore;
   logger: Logger;
   /** Base URL of the page, for links in alerts. */
   pageUrl?: string;
@@ -158,10 +185,17 @@ export class SchemeService extends EventEmitter {
     const startedAt = new Date().toISOString();
     const logger = redactingLogger(this.o.logger, loaded.secrets);
     const done = (async (): Promise<RunReport | undefined> => {
+      let wired: ReturnType<typeof wireScheme> | undefined;
+      const readThrottle = () => {
+        if (wired) entry.throttle = { limiters: { source: wired.sourceEndpoint.limiter.stats, target: wired.targetEndpoint.limiter.stats }, at: new Date().toISOString() };
+      };
       try {
         logger.info(`${id}: run started (${why})`);
         this.emit('run', { scheme: id, state: 'started', startedAt });
+        // wired here so the page can read the limiters (429s, learned rate, time held back) during the run
+        wired = wireScheme(loaded, { logger });
         const report = await runLoadedScheme(loaded, this.o.store, {
+          wired,
           logger,
           signal: controller.signal,
           waitForLock: false,
@@ -169,16 +203,19 @@ export class SchemeService extends EventEmitter {
           hintFor: diagnose,
           onProgress: (p) => {
             if (entry.running) entry.running.progress = p;
-            this.emit('progress', { scheme: id, progress: p });
+            readThrottle();
+            this.emit('progress', { scheme: id, progress: p, throttling: throttling(entry) });
           },
         });
         logger.info(`${id}: run ${report.status}: read ${report.counts.read}, inserted ${report.counts.inserted}, updated ${report.counts.updated}, skipped ${report.counts.skipped}, failed ${report.counts.failed}`);
         await this.alert(entry, report);
         return report;
       } catch (e) {
-        logger.error(`${id}: run could not start: ${(e as Error).message}`);
+        if (controller.signal.aborted) logger.info(`${id}: run stopped: ${(e as Error).message}`);
+        else logger.error(`${id}: run could not start: ${(e as Error).message}`);
         return undefined;
       } finally {
+        readThrottle();
         entry.running = undefined;
         this.emit('run', { scheme: id, state: 'finished' });
       }
@@ -215,6 +252,7 @@ export class SchemeService extends EventEmitter {
           valid: Boolean(loaded),
           running: Boolean(e.running),
           progress: e.running?.progress,
+          throttling: throttling(e),
         };
         if (!loaded) return { id: e.file.split('/').pop()!, ...base, error: e.error };
         const overview = await schemeOverview(this.o.store, loaded.scheme.id, loaded.source.stream.id);
@@ -223,6 +261,7 @@ export class SchemeService extends EventEmitter {
           id: loaded.scheme.id,
           name: loaded.scheme.name,
           ...base,
+          systems: { source: loaded.source.manifest.name, target: loaded.target.manifest.name },
           schedule: loaded.scheme.schedule?.cron,
           nextRunAt: e.cron?.nextRun()?.toISOString() ?? null,
         };
@@ -245,4 +284,11 @@ export class SchemeService extends EventEmitter {
     }
     await Promise.allSettled(runs);
   }
+}
+
+const side = (s: LimiterStats): ThrottleSide => ({ rateLimitedAnswers: s.rateLimitedAnswers ?? 0, throttledMs: s.throttledMs ?? 0, ratePerSecond: s.ratePerSecond });
+
+function throttling(e: SchemeEntry): Throttling | null {
+  if (!e.throttle) return null;
+  return { source: side(e.throttle.limiters.source), target: side(e.throttle.limiters.target), live: Boolean(e.running), at: e.throttle.at };
 }

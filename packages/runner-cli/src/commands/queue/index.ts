@@ -1,10 +1,10 @@
 import { Args, Flags } from '@oclif/core';
 import { QiaoCommand } from '../../lib/base-command.js';
-import { diagnose } from '../../lib/diagnose.js';
-import { out, printJson, table } from '../../lib/output.js';
+import { diagnoseFor } from '../../lib/diagnose.js';
+import { formatTime, out, printJson, table } from '../../lib/output.js';
 import { allConnectors } from '../../lib/resolver.js';
 import { schemeIdOf } from '../../lib/scheme-id.js';
-import { stateFlag, withStateStore } from '../../lib/state.js';
+import { stateFlags, withStateStore } from '../../lib/state.js';
 
 export default class Queue extends QiaoCommand {
   static override summary = "Show a scheme's write queue (写入队列): what waits, what failed and why.";
@@ -16,7 +16,7 @@ export default class Queue extends QiaoCommand {
   static override flags = {
     status: Flags.string({ description: 'only items with this status', options: ['pending', 'in-flight', 'done', 'dead'] }),
     limit: Flags.integer({ description: 'items to show', default: 50, min: 1 }),
-    state: stateFlag(),
+    ...stateFlags(),
     json: Flags.boolean({ description: 'print as JSON' }),
   };
 
@@ -25,7 +25,7 @@ export default class Queue extends QiaoCommand {
     const scheme = await schemeIdOf(args.scheme);
     // named by id, the scheme's connectors are unknown: learn the diagnoses of every connector qiao ships
     await allConnectors();
-    await withStateStore(flags.state, async (store) => {
+    await withStateStore(flags, async (store) => {
       const status = flags.status as 'pending' | 'in-flight' | 'done' | 'dead' | undefined;
       const counts = await store.counts(scheme);
       const items = await store.list(scheme, { ...(status ? { status } : {}), limit: flags.limit });
@@ -33,7 +33,8 @@ export default class Queue extends QiaoCommand {
         return printJson({
           scheme,
           counts,
-          items: items.map((i) => ({ ...i, source: undefined, diagnosis: i.lastErrorCode ? diagnose(i.lastErrorCode, i.lastErrorMessage ?? '') : undefined })),
+          // an item a run has in flight from its journal has no queue id yet (the store numbers it below 0)
+          items: items.map((i) => ({ ...i, id: i.id < 0 ? null : i.id, source: undefined, diagnosis: i.lastErrorCode ? diagnoseFor(args.scheme)(i.lastErrorCode, i.lastErrorMessage ?? '') : undefined })),
         });
       }
       out(`Write queue of ${scheme}: ${counts.pending} pending · ${counts['in-flight']} in flight · ${counts.done} done · ${counts.dead} dead`);
@@ -42,12 +43,12 @@ export default class Queue extends QiaoCommand {
         table(
           ['id', 'key', 'status', 'attempts', 'error', 'updated'],
           items.map((i) => [
-            String(i.id),
+            i.id < 0 ? '-' : String(i.id),
             i.key,
             i.status,
             String(i.attempts),
             i.lastErrorCode ? `${i.lastErrorCode}: ${(i.lastErrorMessage ?? '').slice(0, 80)}` : '',
-            i.updatedAt.replace('T', ' ').slice(0, 19),
+            formatTime(i.updatedAt),
           ]),
         ),
       );

@@ -1,0 +1,76 @@
+// qiao installed the way a user outside this repository installs it: `npm run pack` writes the tarballs,
+// `npm install` puts them in an empty folder under the system's temp directory, and `npx qiao` runs there.
+// Third-party packages come from the npm registry (npm's cache makes a second run quick).
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const repo = fileURLToPath(new URL('../../../', import.meta.url));
+let project = '';
+
+function sh(cmd: string, args: string[], cwd: string, timeout = 300_000): SpawnSyncReturns<string> {
+  return spawnSync(cmd, args, {
+    cwd,
+    encoding: 'utf8',
+    timeout,
+    env: { ...process.env, NODE_ENV: 'production', FORCE_COLOR: '0', NO_COLOR: '1', npm_config_fund: 'false', npm_config_audit: 'false', npm_config_update_notifier: 'false' },
+  });
+}
+
+function ok(r: SpawnSyncReturns<string>, what: string): string {
+  if (r.status !== 0) throw new Error(`${what} exited ${r.status}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
+  return r.stdout;
+}
+
+beforeAll(() => {
+  const packed = JSON.parse(ok(sh(process.execPath, ['scripts/pack.mjs', '--json'], repo), 'npm run pack')) as { packages: Array<{ name: string; file: string }> };
+  project = mkdtempSync(join(tmpdir(), 'qiao-installed-'));
+  expect(project.startsWith(repo)).toBe(false);
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'acme-integrations', version: '1.0.0', private: true, type: 'module' }, null, 2));
+  ok(sh('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', ...packed.packages.map((p) => p.file)], project, 540_000), 'npm install of the tarballs');
+});
+
+afterAll(() => {
+  if (project) rmSync(project, { recursive: true, force: true });
+});
+
+describe('qiao installed from the packed tarballs, outside the repository', () => {
+  it('installs every package from its tarball, with @qiao/core once', () => {
+    const pkg = JSON.parse(readFileSync(join(project, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    expect(Object.keys(pkg.dependencies).sort()).toEqual(expect.arrayContaining(['@qiao/connector-okki', '@qiao/connector-yonbip', '@qiao/core', '@qiao/runner-cli']));
+    for (const name of Object.keys(pkg.dependencies)) expect(pkg.dependencies[name]).toMatch(/^file:/);
+    // a second copy of core would give plugins a container of their own
+    expect(existsSync(join(project, 'node_modules/@qiao/runner-cli/node_modules/@qiao/core'))).toBe(false);
+    expect(existsSync(join(project, 'node_modules/@qiao/connector-okki/node_modules/@qiao/core'))).toBe(false);
+  });
+
+  it('npx qiao --version names the installed package', () => {
+    const out = ok(sh('npx', ['--no-install', 'qiao', '--version'], project), 'npx qiao --version');
+    expect(out).toMatch(/@qiao\/runner-cli\/0\.1\.0/);
+  });
+
+  it('npx qiao demo runs the OKKI → YonBIP template on the simulators and ends with YonBIP equal to OKKI', () => {
+    const out = ok(sh('npx', ['--no-install', 'qiao', 'demo', '--json'], project), 'npx qiao demo --json');
+    const demo = JSON.parse(out) as { customersInYonbip: number; customersInOkki?: number; runs: Array<{ status: string; counts: { read: number; inserted: number; updated: number; failed: number } }> };
+    expect(demo.runs.map((r) => r.status)).toEqual(['succeeded', 'succeeded']);
+    expect(demo.runs[0]!.counts.inserted).toBe(300);
+    expect(demo.runs[0]!.counts.failed).toBe(0);
+    expect(demo.customersInYonbip).toBe(303);
+  });
+
+  it('npx qiao init writes the template into the project, and validate accepts it there', () => {
+    ok(sh('npx', ['--no-install', 'qiao', 'init', 'okki.scheme.yaml', '--template', 'okki-to-yonbip'], project), 'npx qiao init');
+    expect(readFileSync(join(project, 'okki.scheme.yaml'), 'utf8')).toContain('connector: okki');
+    const vars = { OKKI_CLIENT_ID: 'id', OKKI_CLIENT_SECRET: 's', YONBIP_APP_KEY: 'k', YONBIP_APP_SECRET: 's', YONBIP_CREATE_ORG: '1', YONBIP_CUSTOMER_CLASS: '2', YONBIP_TENANT_ID: 't' };
+    const v = spawnSync('npx', ['--no-install', 'qiao', 'validate', 'okki.scheme.yaml'], { cwd: project, encoding: 'utf8', env: { ...process.env, ...vars, NO_COLOR: '1' } });
+    expect(v.status, v.stderr).toBe(0);
+    const r = sh('npx', ['--no-install', 'qiao', 'templates', '--json'], project);
+    const templates = JSON.parse(ok(r, 'npx qiao templates --json')) as Array<{ name: string; file: string }>;
+    expect(templates).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'okki-to-yonbip' })]));
+    // the templates come from the installed package, not from a checkout
+    for (const t of templates) expect(t.file.startsWith(join(project, 'node_modules'))).toBe(true);
+  });
+});
