@@ -219,7 +219,8 @@ describe('OKKI sandbox', () => {
     const started = Date.now();
     const big = await startOkkiSandbox({ customers: 100_000 });
     try {
-      expect(Date.now() - started).toBeLessThan(5_000);
+      // over 5 s on a 2-core machine under a load of 24; a quadratic step would take minutes
+      expect(Date.now() - started).toBeLessThan(15_000);
       const t = await accessToken(big);
       const last = await get(big, '/v1/company/list?start_index=1000&count=100', t);
       expect(last.body.data.totalItem).toBe(100_000);
