@@ -6,7 +6,7 @@ import { memoryResolver, tempDir, writeTemp } from './helpers.js';
 const dir = tempDir('qiao-batch-');
 let n = 0;
 
-async function setup(params: string, mapping = 'code: id\n  name.zh_CN: name\n  poison: poison', storeName = `batch-${++n}`, id = `batch-${n}`) {
+async function setup(params: string, mapping = 'code: id\n  name.zh_CN: name\n  poison: poison', storeName = `batch-${++n}`, id = `batch-${n}`, readDelayMs = 0) {
   const file = writeTemp(
     dir,
     `b${n}-${Math.random().toString(36).slice(2)}.yaml`,
@@ -16,6 +16,7 @@ source:
   connector: memory
   stream: records
   params: ${params}
+  connection: { readDelayMs: ${readDelayMs} }
 target:
   connector: memory
   operation: records.save
@@ -67,6 +68,19 @@ describe('batches (write-batch.ts)', () => {
     expect(target.records.size).toBe(196);
     expect([...target.inserts.values()].every((c) => c === 1)).toBe(true);
     expect((await store.counts(loaded.scheme.id)).dead).toBe(4);
+  });
+
+  it('writers take turns to gather while the source is read slowly: batches hold what arrived during a whole linger, not a share of it', async () => {
+    // 300 records, 5 per page every 50 ms: ~3 s of reading, four writers.
+    const { loaded, wired } = await setup('{ count: 300, pageSize: 5 }', undefined, undefined, undefined, 50);
+    const sizes: number[] = [];
+    const report = await runLoadedScheme(loaded, new SqliteStateStore(tempDir()), { wired: { ...wired, target: batching(wired.target, sizes) }, writeBatchSize: 100, concurrency: 4 });
+    expect(report).toMatchObject({ status: 'succeeded', counts: { inserted: 300 } });
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(300);
+    // About one batch per second of reading, and the three other writers' first items at the end
+    // (measured: 7 calls in ~3 s). Gathering side by side, the writer whose linger ended first took
+    // nearly everything and the three others sent a record each, every second (measured: 16).
+    expect(sizes.length, JSON.stringify(sizes)).toBeLessThanOrEqual(Math.ceil(report.durationMs / 1000) + 5);
   });
 
   it('a batch whose outcome is unknown leaves every item maybe-written and pending, and the run stops; the rerun writes each once', async () => {

@@ -9,7 +9,7 @@ const TEMPLATE = new URL('../templates/okki-to-yonbip.scheme.yaml', import.meta.
 /** The BIP code the template maps an OKKI company to. */
 const codeOf = (c: Record<string, unknown>): string => String(c.serial_id || `OKKI-${String(c.company_id)}`);
 
-describe('customers deleted in OKKI (target.onDelete) through the qiao binary on the simulators', () => {
+describe('customers deleted in OKKI (target.onDelete) through the qiao binary on the simulators', { timeout: 120_000 }, () => {
   let okki: OkkiSandbox | undefined;
   let bip: YonbipSandbox | undefined;
   afterEach(async () => {

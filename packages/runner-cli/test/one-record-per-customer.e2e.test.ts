@@ -42,7 +42,7 @@ const saveCalls = (b: YonbipSandbox, api: Api) => (api === 'v2' ? b.counters.bat
 const detailCalls = (b: YonbipSandbox, api: Api) => b.counters.detail + b.counters.batchDetail;
 
 for (const api of ['classic', 'v2'] as const) {
-  describe(`one YonBIP record per OKKI customer, through the qiao binary (YONBIP_API=${api})`, () => {
+  describe(`one YonBIP record per OKKI customer, through the qiao binary (YONBIP_API=${api})`, { timeout: 120_000 }, () => {
     it('a coding rule replaced the code: the id map keeps it, and the rerun after an OKKI edit updates by it in one save', async () => {
       const { okki, bip, state, run } = await sims(api, { codingRule: { prefix: 'AUTO' } });
       const first = await run();
@@ -171,7 +171,7 @@ for (const api of ['classic', 'v2'] as const) {
     });
   });
 
-  describe(`clears are written, through the qiao binary (YONBIP_API=${api})`, () => {
+  describe(`clears are written, through the qiao binary (YONBIP_API=${api})`, { timeout: 120_000 }, () => {
     /** A live customer with a homepage, an address and a short name. */
     function filled(okki: OkkiSandbox): Company {
       const c = (okki.companies() as Company[])[2]!;

@@ -39,7 +39,7 @@ describe('YonBIP V2 batches through qiao run (the template’s default endpoint 
     expect(bip.counters.save + bip.counters.list).toBe(0);
     const inserts = bip.insertsByCode();
     for (const [i, c] of companies.entries()) expect(inserts.get(codeOf(c)) ?? 0, codeOf(c)).toBe(i === 17 || i === 88 ? 0 : 1);
-  });
+  }, 120_000);
 
   it('killed with SIGKILL while a batch it sent was committed but not answered; the rerun writes every customer exactly once', async () => {
     okki = await startOkkiSandbox({ customers: 400, seed: 12 });
@@ -66,5 +66,5 @@ describe('YonBIP V2 batches through qiao run (the template’s default endpoint 
     expect(bip.merchants()).toHaveLength(400);
     const inserts = bip.insertsByCode();
     for (const c of okki.companies()) expect(inserts.get(codeOf(c)), codeOf(c)).toBe(1);
-  });
+  }, 120_000);
 });

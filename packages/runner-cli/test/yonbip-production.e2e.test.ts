@@ -23,7 +23,7 @@ async function sims(options: YonbipSandboxOptions = {}, customers = 20) {
   return { okki, bip, env };
 }
 
-describe('YonBIP as it behaves in production, through the qiao binary', () => {
+describe('YonBIP as it behaves in production, through the qiao binary', { timeout: 120_000 }, () => {
   it('the template has no borrowed ids: without YONBIP_CREATE_ORG and YONBIP_CUSTOMER_CLASS it is refused before any request', async () => {
     const { bip, env } = await sims();
     const r = await qiao(['validate', TEMPLATE], { env: { ...env, YONBIP_CREATE_ORG: undefined, YONBIP_CUSTOMER_CLASS: undefined } });
@@ -83,19 +83,21 @@ describe('YonBIP as it behaves in production, through the qiao binary', () => {
     expect(bip.merchants()).toHaveLength(0);
   });
 
-  it('310504 after committed saves: every customer exactly once', async () => {
+  it.each(['classic', 'v2'] as const)('310504 after committed saves: every customer exactly once (YONBIP_API=%s)', async (api) => {
     const { bip, env } = await sims();
-    bip.answerCode('310504', { on: 'save', times: 3 });
-    const r = await qiao(['run', TEMPLATE, '--json', '--state', join(tempDir('qiao-310504-'), 'state')], { env });
+    bip.answerCode('310504', { on: api === 'v2' ? 'batchSave' : 'save', times: api === 'v2' ? 1 : 3 });
+    const r = await qiao(['run', TEMPLATE, '--json', '--state', join(tempDir('qiao-310504-'), 'state')], { env: { ...env, YONBIP_API: api } });
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ status: 'succeeded', counts: { inserted: 20, failed: 0 } });
-    expect(bip.counters.codes['310504']).toBe(3);
+    expect(bip.counters.codes['310504']).toBe(api === 'v2' ? 1 : 3);
     expect(bip.merchants()).toHaveLength(20);
     expect([...bip.insertsByCode().values()].every((n) => n === 1)).toBe(true);
   });
 
-  it('a coding rule replaced every code: an OKKI edit and a rerun update the one record each', async () => {
-    const { okki, bip, env } = await sims({ codingRule: { prefix: 'KH' } });
+  it.each(['classic', 'v2'] as const)('a coding rule replaced every code: an OKKI edit and a rerun update the one record each (YONBIP_API=%s)', async (api) => {
+    const s = await sims({ codingRule: { prefix: 'KH' } });
+    const { okki, bip } = s;
+    const env = { ...s.env, YONBIP_API: api };
     const state = join(tempDir('qiao-coding-rule-'), 'state');
     const first = await qiao(['run', TEMPLATE, '--json', '--state', state], { env });
     expect(first.code, first.stderr).toBe(0);
@@ -110,8 +112,10 @@ describe('YonBIP as it behaves in production, through the qiao binary', () => {
     expect(bip.merchantByCode(before.code)).toMatchObject({ id: before.id, website: 'https://moved.example' });
   });
 
-  it('a tenant that requires business details: the mapping fills merchantAppliedDetail, every insert accepted', async () => {
-    const { bip, env } = await sims({ requiredAppliedDetail: ['professSalesman'] });
+  it.each(['classic', 'v2'] as const)('a tenant that requires business details: the mapping fills merchantAppliedDetail, every insert accepted (YONBIP_API=%s)', async (api) => {
+    const s = await sims({ requiredAppliedDetail: ['professSalesman'] });
+    const { bip } = s;
+    const env = { ...s.env, YONBIP_API: api };
     const { readFileSync, writeFileSync } = await import('node:fs');
     const dir = tempDir('qiao-applied-');
     const file = join(dir, 'scheme.yaml');

@@ -73,6 +73,8 @@ export class WritePool {
   private readonly buffer: QueueItem[] = [];
   private readonly workers = new Set<Promise<void>>();
   private readonly results: WriteResults;
+  /** The batch a writer is gathering now (see {@link gather}). */
+  private gathering: Promise<void> | undefined;
   /** Writes in flight are let finish on a stop: nothing aborts this signal. */
   private readonly writeSignal = new AbortController().signal;
 
@@ -136,7 +138,7 @@ export class WritePool {
         continue;
       }
       // A batching target takes the claimed items waiting beside this one (never more than claimed).
-      const items = (this.o.batchSize ?? 1) > 1 ? await gatherBatch(item, this.o.batchSize ?? 1, { buffer: this.buffer, flow, signal: stop.signal, refill: () => this.refill() }) : [item];
+      const items = (this.o.batchSize ?? 1) > 1 ? await this.gather(item) : [item];
       try {
         if (items.length > 1 || (this.o.batchSize ?? 1) > 1) await this.writeBatch(items);
         else await this.write(item);
@@ -145,6 +147,28 @@ export class WritePool {
         tally.progress();
         if (this.results.due) await this.results.flush();
       }
+    }
+  }
+
+  /**
+   * The batch of `first`: one writer gathers at a time, the others wait their turn (each with its
+   * first item). Writers gathering side by side would split what the reader enqueues between them, and
+   * batches would shrink with the number of writers; this way a batch holds what arrived during the
+   * whole linger, and writers that have sent theirs still write concurrently.
+   */
+  private async gather(first: QueueItem): Promise<QueueItem[]> {
+    while (this.gathering) await this.gathering;
+    const { flow, stop } = this.o;
+    const batch = gatherBatch(first, this.o.batchSize ?? 1, { buffer: this.buffer, flow, signal: stop.signal, refill: () => this.refill() });
+    const turn = batch.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.gathering = turn;
+    try {
+      return await batch;
+    } finally {
+      if (this.gathering === turn) this.gathering = undefined;
     }
   }
 
