@@ -53,8 +53,7 @@ export default class Demo extends QiaoCommand {
       const run = async (title: string): Promise<RunReport> => {
         say(color.bold(title));
         const progress = progressReporter({ quiet: flags.json });
-        const report = await runLoadedScheme(loaded, store, { onProgress: progress.update, hintFor: diagnose });
-        progress.end();
+        const report = await runLoadedScheme(loaded, store, { onProgress: progress.update, hintFor: diagnose }).finally(progress.end);
         say(renderReport(report) + '\n');
         return report;
       };
