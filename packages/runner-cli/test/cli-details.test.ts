@@ -1,10 +1,12 @@
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOkkiSandbox, type OkkiSandbox } from '@qiao/connector-okki/sandbox';
 import { startYonbipSandbox, type YonbipSandbox } from '@qiao/connector-yonbip/sandbox';
 import { formatCursor, formatTime } from '../src/lib/output.js';
 import { runRow } from '../src/lib/render-report.js';
-import { memoryScheme, qiao, simulatorEnv, tempDir, writeTemp } from './helpers.js';
+import { BIN, memoryScheme, qiao, simulatorEnv, tempDir, writeTemp } from './helpers.js';
 
 const TEMPLATE = new URL('../templates/okki-to-yonbip.scheme.yaml', import.meta.url).pathname;
 const SCHEME_ID = 'okki-company-to-yonbip-merchant';
@@ -85,4 +87,41 @@ describe('both systems checked, named once', () => {
     expect(bip.counters.save).toBe(writes);
     expect(wrong.stdout + wrong.stderr).not.toContain('wrong-secret-000');
   });
+});
+
+describe('a state folder the user may read but not write', () => {
+  // root writes wherever it likes: the commands run as the unprivileged user `nobody` (setpriv)
+  const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
+  const canDrop = process.getuid?.() === 0 && setpriv !== undefined;
+  it.skipIf(!canDrop)('overview, queue and runs read it; run says it cannot write there', async () => {
+    const dir = tempDir('qiao-ro-');
+    const state = join(dir, 'state');
+    const file = writeTemp(dir, 'p.yaml', memoryScheme({ id: 'readonly', count: 20, poisonEvery: 10, targetFile: join(dir, 't.jsonl') }));
+    expect((await qiao(['run', file, '--state', state])).code).toBe(1);
+    chmodSync(dir, 0o755);
+    chmodSync(state, 0o555);
+    for (const f of readdirSync(state)) chmodSync(join(state, f), 0o444);
+    const as = (args: string[]) =>
+      spawnSync(setpriv!, ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, BIN, ...args], {
+        env: { ...process.env, HOME: dir, NO_COLOR: '1' },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+    const overview = as(['overview', 'readonly', '--state', state, '--json']);
+    expect(overview.status, overview.stderr).toBe(0);
+    expect(JSON.parse(overview.stdout)).toMatchObject({ scheme: 'readonly', queue: { dead: 2 } });
+    const queue = as(['queue', 'readonly', '--state', state, '--status', 'dead']);
+    expect(queue.status, queue.stderr).toBe(0);
+    expect(queue.stdout).toContain('2 dead');
+    const runs = as(['runs', 'readonly', '--state', state, '--json']);
+    expect(runs.status, runs.stderr).toBe(0);
+    expect(JSON.parse(runs.stdout)).toHaveLength(1);
+    // nothing was created in the folder
+    expect(readdirSync(state)).toEqual(['state.db']);
+    // a command that writes says why it cannot
+    const run = as(['run', file, '--state', state]);
+    expect(run.status).toBe(3);
+    expect(run.stderr).toMatch(/cannot be written: it is read-only/);
+    chmodSync(state, 0o755);
+  }, 180_000);
 });

@@ -103,3 +103,18 @@ export function migrate(db: Database.Database): void {
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
   }).immediate();
 }
+
+/** A database opened read-only cannot be migrated: it must be of this qiao's schema version. */
+export function checkSchemaReadable(db: Database.Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current === SCHEMA_VERSION) return;
+  throw new InputError([
+    {
+      file: db.name,
+      pointer: '',
+      expected: `a state database of schema version ${SCHEMA_VERSION} to read without writing`,
+      found: `version ${current}${current > SCHEMA_VERSION ? ', written by a newer qiao' : ', which this qiao upgrades on its next write'}`,
+      hint: current > SCHEMA_VERSION ? 'upgrade qiao' : 'run `qiao run` once as a user who may write the state folder, or give this user write access',
+    },
+  ]);
+}

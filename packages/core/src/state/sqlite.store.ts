@@ -24,7 +24,7 @@ import type {
   StateStore,
 } from '../contracts/state-store.js';
 import { InputError } from '../errors/errors.js';
-import { migrate } from './sqlite-migrations.js';
+import { checkSchemaReadable, migrate } from './sqlite-migrations.js';
 import { SqliteIdMap } from './sqlite-id-map.js';
 import { SqliteDeletions } from './sqlite-deletions.js';
 import { SqliteQueue } from './sqlite-queue.js';
@@ -54,6 +54,12 @@ export interface SqliteStateStoreOptions {
   create?: boolean;
   /** How run locks are leased and renewed. @default { leaseMs: 60_000, renewEveryMs: 10_000 } */
   lease?: LeaseOptions;
+  /**
+   * Open the database read-only (`qiao overview`, `queue`, `runs` on a state folder the user may read
+   * but not write): nothing is migrated or written; a database of an older schema is refused.
+   * @default false
+   */
+  readOnly?: boolean;
 }
 
 /**
@@ -96,17 +102,23 @@ export class SqliteStateStore implements StateStore, StateAdmin, DeletionLog {
     if (this.created && options.create === false) throw stateDeleted(this.paths, 'before');
     let db: Database.Database | undefined;
     try {
-      mkdirSync(dir, { recursive: true });
-      db = new Database(this.file);
-      db.pragma('journal_mode = WAL');
-      // A process crash loses nothing in WAL mode at NORMAL; only a power cut can lose the last commit.
-      db.pragma('synchronous = NORMAL');
-      db.pragma('busy_timeout = 10000');
+      if (options.readOnly) {
+        db = new Database(this.file, { readonly: true, fileMustExist: true });
+        db.pragma('busy_timeout = 10000');
+      } else {
+        mkdirSync(dir, { recursive: true });
+        db = new Database(this.file);
+        db.pragma('journal_mode = WAL');
+        // A process crash loses nothing in WAL mode at NORMAL; only a power cut can lose the last commit.
+        db.pragma('synchronous = NORMAL');
+        db.pragma('busy_timeout = 10000');
+      }
       // Cheap next to a run (it reads each page once, without checking index contents): a damaged
       // file is named at once instead of failing somewhere in the middle of a run.
       const problems = (db.pragma('quick_check(3)') as { quick_check: string }[]).map((r) => r.quick_check);
       if (problems[0] !== 'ok') throw stateCorrupt(this.paths, problems.join('; '));
-      migrate(db);
+      if (options.readOnly) checkSchemaReadable(db);
+      else migrate(db);
       const st = statSync(this.file);
       this.identity = { dev: st.dev, ino: st.ino };
     } catch (e) {

@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { knownSecrets, QiaoCommand } from '../lib/base-command.js';
-import { diagnose } from '../lib/diagnose.js';
+import { diagnoseFor } from '../lib/diagnose.js';
 import { color, err, printJson } from '../lib/output.js';
 import { schemeOverview } from '../lib/overview.js';
 import { progressReporter } from '../lib/progress.js';
@@ -53,9 +53,8 @@ export default class Demo extends QiaoCommand {
       const run = async (title: string): Promise<RunReport> => {
         say(color.bold(title));
         const progress = progressReporter({ quiet: flags.json });
-        const report = await runLoadedScheme(loaded, store, { onProgress: progress.update, hintFor: diagnose });
-        progress.end();
-        say(renderReport(report) + '\n');
+        const report = await runLoadedScheme(loaded, store, { onProgress: progress.update, hintFor: diagnoseFor(loaded.scheme.id) }).finally(progress.end);
+        say(renderReport(report, loaded.source.stream.cursor?.timezone) + '\n');
         return report;
       };
 

@@ -22,7 +22,7 @@ export default class Overview extends QiaoCommand {
     const timezone = await cursorTimezoneOf(args.scheme);
     // named by id, the scheme's connectors are unknown: learn the diagnoses of every connector qiao ships
     await allConnectors();
-    const o = await withStateStore(flags, (store) => schemeOverview(store, scheme));
+    const o = await withStateStore(flags, (store) => schemeOverview(store, scheme), { readOnly: true });
     if (flags.json) printJson(o);
     else out(renderOverview(o, timezone));
   }

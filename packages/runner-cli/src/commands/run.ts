@@ -51,16 +51,19 @@ With --json, stdout holds exactly one JSON object, the run report; logs and prog
         report = await this.dryRun(loaded, store, flags.limit, controller.signal);
       } else {
         const progress = progressReporter({ quiet: flags.quiet });
-        report = await runLoadedScheme(loaded, store, {
-          ...(logger ? { logger } : {}),
-          limit: flags.limit,
-          full: flags.full,
-          waitForLock: flags.wait,
-          signal: controller.signal,
-          onProgress: progress.update,
-          hintFor: diagnoseFor(args.scheme),
-        });
-        progress.end();
+        try {
+          report = await runLoadedScheme(loaded, store, {
+            ...(logger ? { logger } : {}),
+            limit: flags.limit,
+            full: flags.full,
+            waitForLock: flags.wait,
+            signal: controller.signal,
+            onProgress: progress.update,
+            hintFor: diagnoseFor(args.scheme),
+          });
+        } finally {
+          progress.end();
+        }
       }
       if (flags.json) {
         printJson(report);

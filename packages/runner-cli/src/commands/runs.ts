@@ -28,6 +28,6 @@ export default class Runs extends QiaoCommand {
           runs.map((r) => [r.runId, ...runRow(r)]),
         ),
       );
-    });
+    }, { readOnly: true });
   }
 }

@@ -1,5 +1,8 @@
 import { Flags } from '@oclif/core';
-import { describeState, openStateStore, type AnyStateStore } from '@qiao/core';
+import { describeState, openStateStore, resolveStateDir, SqliteStateStore, StateError, type AnyStateStore } from '@qiao/core';
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { knownSecrets } from './secrets.js';
 
 /** The `--state DIR` flag every command that reads or writes state takes. */
@@ -59,11 +62,46 @@ export function stateLocation(flags: StateFlagValues): string {
  * creates state: a missing state directory or schema fails with a `StateError` (`state.deleted`, exit
  * 3) that says so, instead of an empty overview that would hide a deleted or mistyped one.
  */
-export async function withStateStore<T>(flags: StateFlagValues, fn: (store: AnyStateStore) => T | Promise<T>): Promise<T> {
-  const store = await openState(flags, { create: false });
+export async function withStateStore<T>(flags: StateFlagValues, fn: (store: AnyStateStore) => T | Promise<T>, options: { readOnly?: boolean } = {}): Promise<T> {
+  let store: AnyStateStore;
+  let cleanup: (() => void) | undefined;
+  try {
+    store = await openState(flags, { create: false });
+  } catch (e) {
+    // SQLite in a folder the user may read but not write: looked at read-only, or through a snapshot
+    const sqlite = !flags.database && !(process.env.QIAO_DATABASE_URL && flags.state === undefined);
+    if (!sqlite || !options.readOnly || !(e instanceof StateError) || e.reason !== 'state.read_only') throw e;
+    ({ store, cleanup } = openForLooking(resolveStateDir(flags.state), e));
+  }
   try {
     return await fn(store);
   } finally {
     await store.close();
+    cleanup?.();
+  }
+}
+
+/**
+ * A command that only reads state (`overview`, `queue`, `runs`) works on a state folder the user may
+ * read but not write. Opened as usual first; refused as read-only, the database is opened read-only,
+ * which SQLite allows for a WAL database while its `-shm` file exists (a run of the folder's owner is
+ * going on); otherwise (SQLite would have to create that file in the folder) a snapshot of the database
+ * is read from a temporary folder, removed afterwards.
+ */
+function openForLooking(dir: string, e: StateError): { store: SqliteStateStore; cleanup?: () => void } {
+  {
+    try {
+      return { store: new SqliteStateStore(dir, { create: false, readOnly: true }) };
+    } catch {
+      const copy = mkdtempSync(join(tmpdir(), 'qiao-state-'));
+      const cleanup = () => rmSync(copy, { recursive: true, force: true });
+      try {
+        for (const f of ['state.db', 'state.db-wal']) if (existsSync(join(dir, f))) copyFileSync(join(dir, f), join(copy, f));
+        return { store: new SqliteStateStore(copy, { create: false }), cleanup };
+      } catch {
+        cleanup();
+        throw e;
+      }
+    }
   }
 }

@@ -53,6 +53,6 @@ export default class Queue extends QiaoCommand {
         ),
       );
       if (counts.dead) out(`\nRe-queue dead letters: qiao queue retry ${args.scheme} --all (or --id ID)`);
-    });
+    }, { readOnly: true });
   }
 }

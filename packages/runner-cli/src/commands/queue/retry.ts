@@ -46,8 +46,7 @@ export default class QueueRetry extends QiaoCommand {
         logger: stderrLogger(flags.debug),
         onProgress: progress.update,
         hintFor: diagnoseFor(args.scheme),
-      });
-      progress.end();
+      }).finally(progress.end);
       if (flags.json) printJson({ scheme, requeued, report });
       else err(renderReport(report));
       this.exit(exitCodeForReport(report));
