@@ -5,6 +5,7 @@ import { learnDiagnoses } from './diagnose.js';
 const builtin: Record<string, () => Promise<ConnectorPlugin>> = {
   okki: async () => (await import('@qiao/connector-okki')).default,
   yonbip: async () => (await import('@qiao/connector-yonbip')).default,
+  rest: async () => (await import('@qiao/connector-rest')).default,
   memory: async () => (await import('@qiao/core/testing')).memoryConnector,
 };
 
