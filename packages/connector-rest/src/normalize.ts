@@ -35,7 +35,11 @@ export function compileNormalizer(spec: RestStream['normalize']): Normalizer {
   const sentinels = new Set(spec.sentinels ?? []);
   const minSentinel = Math.min(...[...sentinels].map((s) => s.length));
 
-  const isSentinel = (s: string): boolean => sentinels.size > 0 && s.length >= minSentinel && sentinels.has(s.trim());
+  // most strings of a record are no sentinel: trim only those with blanks at an end
+  const isSentinel = (s: string): boolean => {
+    if (sentinels.size === 0 || s.length < minSentinel) return false;
+    return sentinels.has(s) || (/^\s|\s$/.test(s) && sentinels.has(s.trim()));
+  };
 
   const entry = (key: string, value: unknown): unknown => {
     const kind = kinds.get(key);
