@@ -13,3 +13,4 @@ export { formatTime, parseTime, offsetOf, durationMs } from './time.js';
 export { compilePath, jsonPathProblem } from './json-path.js';
 
 export default plugin;
+export { scaffoldRestConnector, type ScaffoldOptions, type ScaffoldResult } from './scaffold.js';
