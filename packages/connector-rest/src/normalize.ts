@@ -35,10 +35,14 @@ export function compileNormalizer(spec: RestStream['normalize']): Normalizer {
   const sentinels = new Set(spec.sentinels ?? []);
   const minSentinel = Math.min(...[...sentinels].map((s) => s.length));
 
-  // most strings of a record are no sentinel: trim only those with blanks at an end
+  const lengths = new Set([...sentinels].map((x) => x.length));
+  // Most strings of a record are no sentinel: look at the length and the ends first (hashing every
+  // string for a set lookup, or a regular expression over it, costs more than the rest of the record).
   const isSentinel = (s: string): boolean => {
-    if (sentinels.size === 0 || s.length < minSentinel) return false;
-    return sentinels.has(s) || (/^\s|\s$/.test(s) && sentinels.has(s.trim()));
+    const n = s.length;
+    if (sentinels.size === 0 || n < minSentinel) return false;
+    if (isSpace(s.charCodeAt(0)) || isSpace(s.charCodeAt(n - 1))) return sentinels.has(s.trim());
+    return lengths.has(n) && sentinels.has(s);
   };
 
   const entry = (key: string, value: unknown): unknown => {
@@ -84,6 +88,11 @@ export function compileNormalizer(spec: RestStream['normalize']): Normalizer {
     }
     return record;
   };
+}
+
+/** JavaScript's white space and line terminators (what `trim()` removes). */
+function isSpace(c: number): boolean {
+  return c <= 0x20 || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
 }
 
 export function toId(value: unknown): unknown {

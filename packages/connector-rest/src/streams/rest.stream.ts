@@ -93,7 +93,7 @@ export class RestStreamSource implements Source {
       fetchPage: this.pager(window, ctx),
       firstPage: this.firstPage(ctx),
       keyOf: (row) => this.keyOf(row),
-      fetchDetail: ctx.detail && detail ? (row, signal) => this.fetchDetail(row, ctx, signal) : undefined,
+      fetchDetail: ctx.detail && detail ? this.detailFetcher(ctx) : undefined,
       window: Math.max(1, this.connection.limiter.limits.concurrency),
       signal: ctx.signal,
       limit: ctx.limit,
@@ -287,11 +287,17 @@ export class RestStreamSource implements Source {
     return formatTime(at, time);
   }
 
-  private async fetchDetail(row: Row, ctx: ReadContext, signal: AbortSignal): Promise<Row | undefined> {
+  /** The detail call of a read: its URL built once when the path names no field of the row. */
+  private detailFetcher(ctx: ReadContext): (row: Row, signal: AbortSignal) => Promise<Row | undefined> {
     const d = this.stream.detail!;
-    const scope = { ...this.scope(ctx), key: this.keyOf(row), record: row };
-    const res = await this.client.requestOrNotFound({ method: 'GET', url: this.client.url(d.path, scope), query: fillMap(d.query, scope), name: this.detailName }, signal);
-    return res === undefined ? undefined : (this.detailData.first(res.json) as Row);
+    const base = this.scope(ctx);
+    const fixedUrl = d.path.includes('{{') ? undefined : this.client.url(d.path, base);
+    return async (row, signal) => {
+      const scope = { ...base, key: this.keyOf(row), record: row };
+      const url = fixedUrl ?? this.client.url(d.path, scope);
+      const res = await this.client.requestOrNotFound({ method: 'GET', url, query: fillMap(d.query, scope), name: this.detailName }, signal);
+      return res === undefined ? undefined : (this.detailData.first(res.json) as Row);
+    };
   }
 
   private async toRecord(raw: Row, key: string): Promise<SourceRecord> {
