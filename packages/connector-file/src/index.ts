@@ -1,2 +1,11 @@
-// @qiao/connector-file: see issue 17; filled in by the connector's first commit.
-export {};
+import 'reflect-metadata';
+import { plugin } from './plugin.js';
+
+export { plugin, registerIn } from './plugin.js';
+export { manifest } from './manifest.js';
+export { FileSource } from './file.stream.js';
+export { FileAppendTarget, commitLogOf } from './file-append.operation.js';
+export { readConnection, type FileConnection } from './file-connection.js';
+export { formatOf, flatten, type FileFormat } from './formats.js';
+
+export default plugin;

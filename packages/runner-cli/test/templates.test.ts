@@ -11,8 +11,10 @@ describe('templates, init and demo', () => {
     const r = await qiao(['templates', '--json'], { env: { QIAO_TEMPLATES: shared } });
     expect(r.code).toBe(0);
     const list = JSON.parse(r.stdout) as { name: string; source: string; target: string; origin: string }[];
-    expect(list.map((t) => t.name)).toEqual(['team-memory', 'okki-to-yonbip']);
-    expect(list[1]).toMatchObject({ source: 'okki/company', target: 'yonbip/merchant.save', origin: 'built-in' });
+    expect(list.map((t) => t.name)).toEqual(['team-memory', 'okki-rest-to-yonbip', 'okki-to-file', 'okki-to-yonbip']);
+    expect(list[1]).toMatchObject({ source: 'rest/company', target: 'yonbip/merchant.save', origin: 'built-in' });
+    expect(list[2]).toMatchObject({ source: 'okki/company', target: 'file/records.append', origin: 'built-in' });
+    expect(list[3]).toMatchObject({ source: 'okki/company', target: 'yonbip/merchant.save', origin: 'built-in' });
     const text = await qiao(['templates', '--templates', shared]);
     expect(text.stdout).toContain('okki-to-yonbip');
     expect(text.stdout).toContain('team-memory');

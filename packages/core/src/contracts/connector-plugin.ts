@@ -43,5 +43,21 @@ export interface ConnectorPlugin {
    * @default [] (the CLI shows only its generic hints)
    */
   diagnoses?: readonly import('./diagnosis.js').Diagnosis[];
+  /**
+   * Optional: for a connector whose streams and operations are declared in a file the scheme names
+   * (`@qiao/connector-rest`: `connection.manifest`). Called once per scheme side with the connection
+   * block as written (`${env:…}` resolved); returns the plugin that scheme uses, whose manifest then
+   * checks the stream, params and connection. Rejects with an `InputError` listing what is wrong with
+   * the named file (every problem with its pointer), which the scheme's validation reports as its own.
+   */
+  bind?(connection: Record<string, unknown>, context: BindContext): ConnectorPlugin | Promise<ConnectorPlugin>;
+}
+
+/** Where {@link ConnectorPlugin.bind} is called from. */
+export interface BindContext {
+  /** The scheme file (relative paths in the connection are relative to its folder). */
+  file: string;
+  /** JSON pointer of the connection block in the scheme (`/source/connection`). */
+  pointer: string;
 }
 

@@ -9,7 +9,7 @@ import { redact } from './redact.js';
 import { markRateLimited, parseRetryAfter, withRetry, type RetryPolicy } from './retry-policy.js';
 
 export interface HttpRequest {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** Absolute URL. */
   url: string;
   /** Query parameters; `undefined` values are left out. Encoded once. */
@@ -20,7 +20,7 @@ export interface HttpRequest {
   form?: Record<string, string>;
   headers?: Record<string, string>;
   /**
-   * Whether repeating the request is harmless. Defaults to true for GET, false for POST. A
+   * Whether repeating the request is harmless. Defaults to true for GET, false otherwise. A
    * non-idempotent request that times out or loses its connection after sending is not repeated:
    * it fails with `RetryableError({ outcomeUnknown: true })` and the caller finds out what happened.
    */

@@ -43,8 +43,8 @@ export interface CheckedScheme {
  */
 export async function checkAgainstConnectors(scheme: SchemeFile, file: string, resolver: ConnectorResolver, problems: Problem[]): Promise<CheckedScheme> {
   const [sourcePlugin, targetPlugin] = await Promise.all([
-    resolvePlugin(scheme.source.connector, '/source/connector', file, resolver, problems),
-    resolvePlugin(scheme.target.connector, '/target/connector', file, resolver, problems),
+    resolvePlugin(scheme.source.connector, '/source/connector', file, resolver, problems).then((p) => bindPlugin(p, scheme.source.connection, '/source/connection', file, problems)),
+    resolvePlugin(scheme.target.connector, '/target/connector', file, resolver, problems).then((p) => bindPlugin(p, scheme.target.connection, '/target/connection', file, problems)),
   ]);
 
   let stream: StreamManifest | undefined;
@@ -242,6 +242,25 @@ async function resolvePlugin(
     });
   }
   return plugin;
+}
+
+/** A plugin bound to the file its connection names ({@link ConnectorPlugin.bind}); its problems are the scheme's. */
+async function bindPlugin(
+  plugin: ConnectorPlugin | undefined,
+  connection: Record<string, unknown> | undefined,
+  pointer: string,
+  file: string,
+  problems: Problem[],
+): Promise<ConnectorPlugin | undefined> {
+  if (!plugin?.bind) return plugin;
+  try {
+    return await plugin.bind(connection ?? {}, { file, pointer });
+  } catch (e) {
+    const listed = (e as { problems?: Problem[] }).problems;
+    if (Array.isArray(listed)) problems.push(...listed);
+    else problems.push({ file, pointer, expected: `a connection connector ${plugin.manifest.id} can use`, found: (e as Error).message });
+    return undefined;
+  }
 }
 
 /** Validates `value` against `schema` (defaults applied, numeric strings coerced) and returns the result. */

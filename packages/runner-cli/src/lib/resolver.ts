@@ -5,6 +5,8 @@ import { learnDiagnoses } from './diagnose.js';
 const builtin: Record<string, () => Promise<ConnectorPlugin>> = {
   okki: async () => (await import('@qiao/connector-okki')).default,
   yonbip: async () => (await import('@qiao/connector-yonbip')).default,
+  rest: async () => (await import('@qiao/connector-rest')).default,
+  file: async () => (await import('@qiao/connector-file')).default,
   memory: async () => (await import('@qiao/core/testing')).memoryConnector,
 };
 
