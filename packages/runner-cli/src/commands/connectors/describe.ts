@@ -35,15 +35,16 @@ export default class ConnectorsDescribe extends QiaoCommand {
     const l = m.limits;
     out(`\nDefault limits: ${l.requestsPerSecond ? `${l.requestsPerSecond} requests/s` : l.requestsPerMinute ? `${l.requestsPerMinute} requests/min` : 'no rate limit'}, concurrency ${l.concurrency ?? 4}`);
     for (const s of m.streams) {
-      out(`\nStream ${s.id} — ${s.label}\n  ${s.method} ${s.api}   primary key: ${s.primaryKey}${s.cursor ? `   cursor: ${s.cursor.field} (${s.cursor.format}${s.cursor.timezone ? ` ${s.cursor.timezone}` : ''})` : ''}`);
+      out(`\nStream ${s.id} — ${s.label}\n  ${[s.api ? `${s.method ?? 'GET'} ${s.api}` : '', `primary key: ${s.primaryKey}`].filter(Boolean).join('   ')}${s.cursor ? `   cursor: ${s.cursor.field} (${s.cursor.format}${s.cursor.timezone ? ` ${s.cursor.timezone}` : ''})` : ''}`);
       if (s.detail) out(`  detail: ${s.detail.api} by ${s.detail.key}${s.detail.label ? ` (${s.detail.label})` : ''}`);
       if (s.deletions) out(`  supports deletions: ${s.deletions.label} (for target.onDelete)`);
       out(`\n  请求参数 Params\n${indent(fields(s.params))}`);
       out(`\n  响应参数 Record\n${indent(fields(s.record))}`);
     }
     for (const o of m.operations) {
-      out(`\nOperation ${o.id} — ${o.label}\n  ${o.method} ${o.api}${o.upsert ? `   upsert by ${o.upsert.key} (lookup ${o.upsert.lookup})` : ''}`);
-      if (o.remove) out(`  can stop what it wrote: ${o.remove.api}${o.remove.restore ? `, start again: ${o.remove.restore}` : ''} (${o.remove.label}; target.onDelete: stop)`);
+      const how = [o.api ? `${o.method ?? 'POST'} ${o.api}` : '', o.upsert ? `upsert by ${o.upsert.key}${o.upsert.lookup ? ` (lookup ${o.upsert.lookup})` : ''}` : ''].filter(Boolean);
+      out(`\nOperation ${o.id} — ${o.label}${how.length ? `\n  ${how.join('   ')}` : ''}`);
+      if (o.remove) out(`  can stop what it wrote${o.remove.api ? `: ${o.remove.api}` : ''}${o.remove.restore ? `, start again: ${o.remove.restore}` : ''} (${o.remove.label}; target.onDelete: stop)`);
       out(`\n  请求参数 Input\n${indent(fields(o.input))}`);
     }
   }

@@ -1,0 +1,4 @@
+export * from './define-connector.js';
+export * from './connect.js';
+export * from './duplicate-sdk.js';
+export { SDK_MARK, sdkIdentity, sdkOf, type SdkIdentity } from './sdk.js';
