@@ -30,10 +30,10 @@ export const plugin: ConnectorPlugin = defineConnector<YonbipClient>({
   testing: {
     // the kit (`qiao connectors test yonbip`) runs against the simulator, loaded only then
     setup: async () => {
-      const { startYonbipSandbox, YONBIP_SANDBOX_ORG } = await import('./sandbox/index.js');
+      const { startYonbipSandbox, YONBIP_SANDBOX_ORG, YONBIP_SANDBOX_CUSTOMER_CLASS } = await import('./sandbox/index.js');
       const sandbox = await startYonbipSandbox({});
       const { tenantId, appKey, appSecret } = sandbox.credentials;
-      const payload = (unique: string) => ({ code: `KIT${unique}`, name: { zh_CN: `测试客户${unique}` }, createOrg: YONBIP_SANDBOX_ORG });
+      const payload = (unique: string) => ({ code: `KIT${unique}`, name: { zh_CN: `测试客户${unique}` }, createOrg: YONBIP_SANDBOX_ORG, customerClass: YONBIP_SANDBOX_CUSTOMER_CLASS });
       return {
         connection: { tenantId, dataCenterUrl: sandbox.dataCenterUrl, appKey, appSecret },
         operations: { [MERCHANT_SAVE]: { payload }, [MERCHANT_BATCH_SAVE]: { payload }, [MERCHANT_NEWINSERT]: { payload } },
