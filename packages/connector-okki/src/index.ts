@@ -1,3 +1,4 @@
+// Core loads reflect-metadata before tsyringe; the company stream's class still carries decorators.
 import 'reflect-metadata';
 import { plugin } from './register.js';
 

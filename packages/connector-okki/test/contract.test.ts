@@ -1,4 +1,4 @@
-import { describeConnectorContract } from '@qiao/core/testing';
+import { describeConnectorContract } from '@qiao/core/testing/vitest';
 import plugin from '@qiao/connector-okki';
 import { startOkkiSandbox } from '@qiao/connector-okki/sandbox';
 import { collect, readContext, wire } from './helpers.js';

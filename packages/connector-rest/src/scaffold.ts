@@ -8,6 +8,8 @@ export interface ScaffoldOptions {
   id: string;
   /** The folder the connector's folder is made in. @default ./connectors */
   parent?: string;
+  /** The connector's own folder, instead of `<parent>/<id>`. */
+  dir?: string;
   /** Overwrite files that exist. @default false */
   force?: boolean;
 }
@@ -27,7 +29,7 @@ export function scaffoldRestConnector(o: ScaffoldOptions): ScaffoldResult {
   if (!/^[a-z][a-z0-9-]*$/.test(o.id)) {
     throw new InputError([{ file: 'argument id', pointer: '', expected: 'lower-case letters, digits and -, starting with a letter (e.g. crm)', found: JSON.stringify(o.id), hint: 'choose an id like my-crm' }]);
   }
-  const dir = resolve(o.parent ?? 'connectors', o.id);
+  const dir = o.dir !== undefined ? resolve(o.dir) : resolve(o.parent ?? 'connectors', o.id);
   const env = o.id.toUpperCase().replace(/-/g, '_');
   const files: Record<string, string> = {
     'rest-manifest.schema.json': `${JSON.stringify(restManifestSchema, null, 2)}\n`,

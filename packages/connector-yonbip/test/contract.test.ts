@@ -1,4 +1,4 @@
-import { describeConnectorContract } from '@qiao/core/testing';
+import { describeConnectorContract } from '@qiao/core/testing/vitest';
 import plugin from '../src/index.js';
 
 const minimal = { code: 'test202201', name: { zh_CN: '测试客户' }, createOrg: '1870412293664489473', customerClass: '1870412293664489611' };

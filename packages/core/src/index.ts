@@ -9,6 +9,7 @@ export * from './contracts/state-store.js';
 export * from './contracts/connector-plugin.js';
 export * from './contracts/limits.js';
 export * from './contracts/diagnosis.js';
+export * from './plugin/index.js';
 export * from './manifest/manifest-types.js';
 export * from './manifest/load-manifest.js';
 export { createAjv, problemsFromAjv } from './manifest/ajv.js';

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { formatProblem } from '../src/index.js';
-import { describeConnectorContract, keyProblems, memoryConnector, memoryRecord, sampleProblems } from '../src/testing/index.js';
+import { describeConnectorContract, keyProblems, memoryConnector, memoryRecord, sampleProblems } from '../src/testing/vitest.js';
 
 const manifest = memoryConnector.manifest;
 

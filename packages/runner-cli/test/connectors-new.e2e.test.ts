@@ -8,9 +8,9 @@ import { qiao, tempDir } from './helpers.js';
 describe('qiao connectors new <id> --rest', () => {
   it('scaffolds a manifest-only connector whose example scheme validates and runs as written', async () => {
     const dir = tempDir('qiao-new-');
-    const r = await qiao(['connectors', 'new', 'my-crm', '--rest', '--dir', dir, '--json']);
-    expect(r.code, r.stderr).toBe(0);
     const folder = join(dir, 'my-crm');
+    const r = await qiao(['connectors', 'new', 'my-crm', '--rest', '--dir', folder, '--json']);
+    expect(r.code, r.stderr).toBe(0);
     for (const f of ['my-crm.rest.yaml', 'rest-manifest.schema.json', 'my-crm-to-file.scheme.yaml', 'README.md']) expect(existsSync(join(folder, f)), f).toBe(true);
     expect(readFileSync(join(folder, 'my-crm.rest.yaml'), 'utf8')).toMatch(/^\$schema: \.\/rest-manifest\.schema\.json$/m);
 
@@ -44,9 +44,14 @@ describe('qiao connectors new <id> --rest', () => {
     } finally {
       server.close();
     }
-    const again = await qiao(['connectors', 'new', 'my-crm', '--rest', '--dir', dir]);
+    const again = await qiao(['connectors', 'new', 'my-crm', '--rest', '--dir', folder]);
     expect(again.code).toBe(2);
     expect(again.stderr).toContain('--force');
-    expect((await qiao(['connectors', 'new', 'My CRM', '--rest', '--dir', dir])).code).toBe(2);
+    expect((await qiao(['connectors', 'new', 'My CRM', '--rest', '--dir', join(dir, 'other')])).code).toBe(2);
+    // without --dir it goes where a code connector goes: ./connectors/<id>
+    const cwd = tempDir('qiao-new-cwd-');
+    const plain = await qiao(['connectors', 'new', 'shop-api', '--rest', '--json'], { cwd });
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(existsSync(join(cwd, 'connectors', 'shop-api', 'shop-api.rest.yaml'))).toBe(true);
   }, 90_000);
 });

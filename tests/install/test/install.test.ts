@@ -2,10 +2,10 @@
 // `npm install` puts them in an empty folder under the system's temp directory, and `npx qiao` runs there.
 // Third-party packages come from the npm registry (npm's cache makes a second run quick).
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
@@ -73,4 +73,64 @@ describe('qiao installed from the packed tarballs, outside the repository', () =
     // the templates come from the installed package, not from a checkout
     for (const t of templates) expect(t.file.startsWith(join(project, 'node_modules'))).toBe(true);
   });
+});
+
+describe('a connector plugin written outside the repository, on the installed qiao', () => {
+  let sim: { url: string; close(): Promise<void>; contacts: Map<string, unknown> } | undefined;
+  const env = () => ({ SHOP_BASE_URL: sim!.url });
+  const run = (args: string[], what: string) => {
+    const r = spawnSync('npx', ['--no-install', 'qiao', ...args], { cwd: project, encoding: 'utf8', timeout: 120_000, env: { ...process.env, ...env(), NO_COLOR: '1', FORCE_COLOR: '0' } });
+    return ok(r, what);
+  };
+
+  afterAll(async () => {
+    await sim?.close();
+  });
+
+  it('npx qiao connectors new shop writes a package whose npm test passes on the first run', () => {
+    ok(sh('npx', ['--no-install', 'qiao', 'connectors', 'new', 'shop'], project), 'npx qiao connectors new shop');
+    const dir = join(project, 'connectors/shop');
+    const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { $schema: string };
+    // $schema points at the installed @qiao/core, so editors complete the manifest
+    expect(join(dir, manifest.$schema)).toBe(join(project, 'node_modules/@qiao/core/schemas/connector-manifest.schema.json'));
+    expect(existsSync(join(dir, manifest.$schema))).toBe(true);
+    const test = ok(sh('npm', ['test'], dir, 180_000), 'npm test in connectors/shop');
+    expect(test).toMatch(/# pass 9\b/);
+    expect(test).toMatch(/# fail 0\b/);
+  }, 240_000);
+
+  it('npx qiao connectors lists shop, with its package and where it was found', () => {
+    const list = JSON.parse(ok(sh('npx', ['--no-install', 'qiao', 'connectors', '--json'], project), 'npx qiao connectors --json')) as Array<{ id: string; package: string; foundIn: string }>;
+    expect(list.find((c) => c.id === 'shop')).toMatchObject({ package: 'qiao-connector-shop', foundIn: `connectors folder of ${project}` });
+    expect(list.map((c) => c.id)).toEqual(expect.arrayContaining(['okki', 'yonbip', 'shop']));
+  });
+
+  it('npx qiao validate and run the example scheme against its simulator, exit 0', async () => {
+    const mod = (await import(pathToFileURL(join(project, 'connectors/shop/src/simulator.js')).href)) as { startSimulator(o: { port: number }): Promise<NonNullable<typeof sim>> };
+    sim = await mod.startSimulator({ port: 0 });
+    run(['validate', 'connectors/shop/examples/shop.scheme.yaml'], 'npx qiao validate of the example scheme');
+    const report = JSON.parse(run(['run', 'connectors/shop/examples/shop.scheme.yaml', '--json'], 'npx qiao run of the example scheme')) as { status: string; counts: { inserted: number } };
+    expect(report.status).toBe('succeeded');
+    expect(report.counts.inserted).toBe(25);
+    expect(sim.contacts.size).toBe(25);
+  }, 120_000);
+
+  it('a scheme naming a scoped package (@acme/qiao-connector-shop) and one naming a relative path both run', () => {
+    ok(sh('npx', ['--no-install', 'qiao', 'connectors', 'new', 'acme-shop', '--package', '@acme/qiao-connector-shop', '--dir', 'vendor/acme-shop'], project), 'npx qiao connectors new acme-shop');
+    ok(sh('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', './vendor/acme-shop'], project, 300_000), 'npm install ./vendor/acme-shop');
+    expect(existsSync(join(project, 'node_modules/@acme/qiao-connector-shop/package.json'))).toBe(true);
+    mkdirSync(join(project, 'schemes'), { recursive: true });
+    const example = readFileSync(join(project, 'vendor/acme-shop/examples/acme-shop.scheme.yaml'), 'utf8');
+    writeFileSync(join(project, 'schemes/scoped.scheme.yaml'), example.replace(/connector: acme-shop/g, 'connector: "@acme/qiao-connector-shop"').replace('id: acme-shop-example', 'id: scoped'));
+    const scoped = JSON.parse(run(['run', 'schemes/scoped.scheme.yaml', '--json'], 'npx qiao run of the scheme naming @acme/qiao-connector-shop')) as { status: string; counts: { read: number; failed: number } };
+    expect(scoped).toMatchObject({ status: 'succeeded', counts: { read: 25, failed: 0 } });
+    const shop = readFileSync(join(project, 'connectors/shop/examples/shop.scheme.yaml'), 'utf8');
+    writeFileSync(join(project, 'schemes/by-path.scheme.yaml'), shop.replace(/connector: shop/g, 'connector: ../connectors/shop').replace('id: shop-example', 'id: by-path'));
+    const byPath = JSON.parse(run(['run', 'schemes/by-path.scheme.yaml', '--json'], 'npx qiao run of the scheme naming ../connectors/shop')) as { status: string; counts: { read: number; failed: number } };
+    expect(byPath).toMatchObject({ status: 'succeeded', counts: { read: 25, failed: 0 } });
+    // every run upserts by email: the same 25 contacts, never a second copy
+    expect(sim!.contacts.size).toBe(25);
+    const list = JSON.parse(run(['connectors', '--json'], 'npx qiao connectors --json')) as Array<{ id: string; package: string }>;
+    expect(list.find((c) => c.id === 'acme-shop')).toMatchObject({ package: '@acme/qiao-connector-shop' });
+  }, 400_000);
 });

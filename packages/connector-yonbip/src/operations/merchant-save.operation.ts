@@ -22,7 +22,7 @@ export const MERCHANT_DETAIL_API = '/yonbip/digitalModel/merchant/detail';
 
 /** The manifest binding of this operation (客户档案保存). */
 export const merchantSaveManifest: OperationManifest = findOperation(MERCHANT_SAVE);
-export const SAVE_API = merchantSaveManifest.api;
+export const SAVE_API = merchantSaveManifest.api ?? '/yonbip/digitalModel/merchant/save';
 export const LIST_API = merchantSaveManifest.upsert?.lookup ?? '/yonbip/digitalModel/merchant/list';
 
 /** A multilingual text (多语): `name`, `shortname`, `address`, contacts' `fullName`. */

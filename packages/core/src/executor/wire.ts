@@ -1,5 +1,5 @@
 import { container as rootContainer, type DependencyContainer } from 'tsyringe';
-import { ConnectionCheckToken, ConnectionToken, type ConnectionCheck, type ConnectionContext } from '../contracts/connector-plugin.js';
+import { ConnectionCheckToken, ConnectionToken, type ConnectionCheck, type ConnectionContext, type ConnectionSide } from '../contracts/connector-plugin.js';
 import { silentLogger, type Logger } from '../contracts/logger.js';
 import { sourceToken, type Source } from '../contracts/source.js';
 import type { RunReport, StateStore } from '../contracts/state-store.js';
@@ -13,6 +13,8 @@ import { runScheme, type RunSchemeOptions } from './run-scheme.js';
 export interface WireOptions {
   logger?: Logger;
   retry?: RetryPolicy;
+  /** Which side of the scheme the endpoint is (`ConnectionContext.side`); wireScheme sets it. */
+  side?: ConnectionSide;
 }
 
 /** A connection of a scheme, registered in its own child container. */
@@ -28,6 +30,7 @@ export function wireEndpoint(endpoint: ResolvedEndpoint, options: WireOptions = 
   const limiter = new Limiter(endpoint.limits);
   const context: ConnectionContext = {
     connector: endpoint.manifest.id,
+    side: options.side,
     config: endpoint.connection,
     limiter,
     retry: options.retry ?? defaultRetryPolicy,
@@ -59,8 +62,8 @@ export interface WiredScheme {
 
 /** Builds the source and target of a loaded scheme. */
 export function wireScheme(loaded: LoadedScheme, options: WireOptions = {}): WiredScheme {
-  const sourceEndpoint = wireEndpoint(loaded.source, options);
-  const targetEndpoint = wireEndpoint(loaded.target, options);
+  const sourceEndpoint = wireEndpoint(loaded.source, { ...options, side: 'source' });
+  const targetEndpoint = wireEndpoint(loaded.target, { ...options, side: 'target' });
   const removal = removerToken(loaded.target.operation.id);
   return {
     sourceEndpoint,

@@ -21,8 +21,10 @@ export interface StreamManifest {
   /** The platform's name for it, e.g. 客户列表查询(更新列表). */
   label: string;
   description?: string;
-  api: string;
-  method: 'GET' | 'POST';
+  /** The HTTP path it lists, for documentation (`qiao connectors describe`); absent for a source that is no HTTP API. */
+  api?: string;
+  /** The HTTP method of `api`. */
+  method?: 'GET' | 'POST';
   /** Request params; `title` = 字段名称, `default` = 配置值. */
   params: JsonSchema;
   primaryKey: string;
@@ -45,18 +47,20 @@ export interface OperationManifest {
   id: string;
   label: string;
   description?: string;
-  api: string;
-  method: 'GET' | 'POST';
+  /** The HTTP path it writes to, for documentation; absent for a target that is no HTTP API (a file). */
+  api?: string;
+  /** The HTTP method of `api`. */
+  method?: 'GET' | 'POST';
   /** The payload the operation takes; mapped payloads are validated against it. */
   input: JsonSchema;
   /** How the operation decides insert vs update. */
-  upsert?: { key: string; lookup: string };
+  upsert?: { key: string; lookup?: string };
   /**
    * The operation can stop (disable) a record it wrote, and start it again (`Remover`, registered
    * under `removerToken(id)`), for a scheme's `target.onDelete: stop`.
    * @example { "api": "/yonbip/digitalModel/merchant/stop", "restore": "/yonbip/digitalModel/merchant/unstop", "label": "客户停用" }
    */
-  remove?: { api: string; restore?: string; label: string; description?: string };
+  remove?: { api?: string; restore?: string; label: string; description?: string };
   /**
    * The operation writes several records per call ({@link Target.writeBatch}); the executor hands it at
    * most `maxSize` at once.

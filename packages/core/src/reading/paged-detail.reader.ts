@@ -302,6 +302,8 @@ async function* pages<Row, Detail>(o: PagedDetailOptions<Row, Detail>, signal: A
 
   let page = o.firstPage ?? 1;
   let pending = o.fetchPage(page, signal).then(arrive);
+  // A read whose signal is already aborted throws below before awaiting it: its rejection is not unhandled.
+  pending.catch(() => undefined);
   for (;;) {
     signal.throwIfAborted();
     const { keyed, last } = await pending;

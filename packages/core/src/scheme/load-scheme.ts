@@ -33,7 +33,7 @@ export async function loadScheme(file: string, options: LoadSchemeOptions): Prom
   const env = resolveEnv(raw, options.env ?? process.env, file);
   const resolved = env.value;
   const reject = async (problems: Problem[]) =>
-    new InputError(await hideSecrets(withLines(problems, lineOf), resolved, env.variables, options.resolver), { system: file });
+    new InputError(await hideSecrets(withLines(problems, lineOf, file), resolved, env.variables, options.resolver), { system: file });
 
   const shape = checkSchemeShape(resolved, file);
   // a setting left out because its variable is unset is reported once, as the variable

@@ -28,9 +28,10 @@ export async function readScheme(file: string, text?: string): Promise<ParsedSch
 }
 
 /** The problems, each with the line of its pointer when it has none. */
-export function withLines(problems: Problem[], lineOf: (pointer: string) => number | undefined): Problem[] {
+export function withLines(problems: Problem[], lineOf: (pointer: string) => number | undefined, file?: string): Problem[] {
   return problems.map((p) => {
-    if (p.line) return p;
+    // a problem in another file (a connector's manifest) has no line in this one
+    if (p.line || (file !== undefined && p.file !== file)) return p;
     const line = lineOf(p.pointer);
     return line ? { ...p, line } : p;
   });

@@ -1,6 +1,6 @@
 import { distance } from 'fastest-levenshtein';
 import type { ConnectorPlugin } from '../contracts/connector-plugin.js';
-import type { Problem } from '../errors/errors.js';
+import { InputError, type Problem } from '../errors/errors.js';
 import { compileSchema, describe, pointerEscape, problemsFromAjv } from '../manifest/ajv.js';
 import type { OperationManifest, StreamManifest } from '../manifest/manifest-types.js';
 import { DeclarativeMapper } from '../mapping/declarative.mapper.js';
@@ -227,7 +227,12 @@ async function resolvePlugin(
   try {
     plugin = await resolver.resolve(id);
   } catch (e) {
-    problems.push({ file, pointer, expected: `a loadable connector package ${resolver.packageName(id)}`, found: (e as Error).message });
+    if (e instanceof InputError) {
+      // the resolver says which case it is (not installed, failed to load, invalid manifest…), problem by problem
+      for (const p of e.problems) problems.push({ ...p, hint: `${p.hint ? `${p.hint}; ` : ''}the scheme names it at ${file} ${pointer}` });
+    } else {
+      problems.push({ file, pointer, expected: `a loadable connector package ${resolver.packageName(id)}`, found: (e as Error).message });
+    }
     return undefined;
   }
   if (!plugin) {

@@ -1,11 +1,11 @@
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { inject, injectable, type DependencyContainer } from 'tsyringe';
-import { ConnectionToken, ConnectionCheckToken, type ConnectionCheck, type ConnectionContext, type ConnectorPlugin } from '../contracts/connector-plugin.js';
-import { sourceToken, type ReadContext, type Source, type SourceRecord } from '../contracts/source.js';
-import { targetToken, type Target, type TargetPayload, type WriteContext, type WriteResult } from '../contracts/target.js';
+import type { ConnectionContext, ConnectorPlugin } from '../contracts/connector-plugin.js';
+import type { ReadContext, Source, SourceRecord } from '../contracts/source.js';
+import type { Target, TargetPayload, WriteContext, WriteResult } from '../contracts/target.js';
 import { RecordError } from '../errors/errors.js';
 import { loadManifest } from '../manifest/load-manifest.js';
+import { defineConnector } from '../plugin/define-connector.js';
 
 /**
  * The in-memory connector (`memory`): a source that generates records and a target that upserts them by
@@ -113,9 +113,9 @@ export function memoryRecord(i: number, changed = 0): SourceRecord {
   return { stream: 'records', key: data.id, cursor: data.updated_at, data };
 }
 
-@injectable()
+/** The `records` stream: generates `params.count` records, page by page. */
 export class MemorySource implements Source {
-  constructor(@inject(ConnectionToken) private readonly conn: ConnectionContext) {}
+  constructor(private readonly conn: ConnectionContext) {}
 
   async *read(ctx: ReadContext): AsyncIterable<SourceRecord> {
     const count = Number(ctx.params.count ?? 100);
@@ -125,6 +125,7 @@ export class MemorySource implements Source {
     const delay = Number(this.conn.config.readDelayMs ?? 0);
     const since = ctx.cursor ? new Date(Date.parse(ctx.cursor) - ctx.lookbackMs).toISOString() : undefined;
     ctx.onTotal?.(count);
+    let yielded = 0;
     for (let page = 0; page * pageSize < count; page++) {
       if (ctx.signal.aborted) return;
       if (delay) await this.conn.limiter.schedule(() => sleep(delay));
@@ -133,6 +134,8 @@ export class MemorySource implements Source {
         const rec = memoryRecord(i, changed);
         if (since && rec.cursor! <= since) continue;
         if (poisonEvery && i % poisonEvery === 0) rec.data.poison = true;
+        if (ctx.signal.aborted || (ctx.limit !== undefined && yielded >= ctx.limit)) return;
+        yielded++;
         yield rec;
       }
     }
@@ -199,11 +202,11 @@ export function resetMemoryTargets(): void {
   stores.clear();
 }
 
-@injectable()
+/** The `records.save` operation: upserts by `code`. */
 export class MemoryTarget implements Target {
   private readonly store: MemoryTargetStore;
 
-  constructor(@inject(ConnectionToken) private readonly conn: ConnectionContext) {
+  constructor(private readonly conn: ConnectionContext) {
     const file = conn.config.file as string | undefined;
     // A file-backed store is read fresh by each target so several processes see each other's writes.
     const keep = conn.config.keepPayloads !== false;
@@ -226,24 +229,24 @@ export class MemoryTarget implements Target {
   }
 }
 
-@injectable()
-export class MemoryCheck implements ConnectionCheck {
-  constructor(@inject(ConnectionToken) private readonly conn: ConnectionContext) {}
-  async check(): Promise<string> {
-    return `memory connector ready${this.conn.config.file ? ` (file ${String(this.conn.config.file)})` : ''}`;
-  }
-}
-
-export const memoryConnector: ConnectorPlugin = {
+/** The in-memory connector, written with {@link defineConnector} like any other. */
+export const memoryConnector: ConnectorPlugin = defineConnector({
   manifest: memoryManifest,
-  register(container: DependencyContainer) {
-    container.register(sourceToken('records'), { useClass: MemorySource });
-    container.register(targetToken('records.save'), { useClass: MemoryTarget });
-    container.register(ConnectionCheckToken, { useClass: MemoryCheck });
-  },
+  streams: { records: MemorySource },
+  operations: { 'records.save': MemoryTarget },
+  check: async (conn) => `memory connector ready${conn.config.file ? ` (file ${String(conn.config.file)})` : ''}`,
   diagnoses: [
     { reason: 'memory.poison', hint: 'The record is marked poison: fix the cause (acceptPoison: true), then `qiao queue retry <scheme>`.' },
   ],
-};
+  testing: {
+    setup: async () => ({
+      connection: { store: `kit-${process.pid}-${Date.now()}` },
+      // an in-process store refuses nothing
+      badConnection: false,
+      streams: { records: { params: { count: 20, pageSize: 5 } } },
+      operations: { 'records.save': { payload: (unique: string) => ({ code: `KIT-${unique}`, name: { zh_CN: `测试 ${unique}` } }) } },
+    }),
+  },
+});
 
 export default memoryConnector;

@@ -53,7 +53,7 @@ export default class Check extends QiaoCommand {
     const one = async (side: 'source' | 'target', endpoint: ResolvedEndpoint): Promise<CheckResult> => {
       const base = { side, connector: endpoint.manifest.id, name: endpoint.manifest.name };
       let result: CheckResult;
-      const wired = wireEndpoint(endpoint, { retry, ...(logger ? { logger } : {}) });
+      const wired = wireEndpoint(endpoint, { retry, side, ...(logger ? { logger } : {}) });
       let unreachable = false;
       try {
         result = { ...base, ok: true, message: await wired.check() };

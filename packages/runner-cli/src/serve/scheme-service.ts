@@ -20,7 +20,7 @@ import {
 import { knownSecrets } from '../lib/base-command.js';
 import { diagnose } from '../lib/diagnose.js';
 import { schemeOverview, type SchemeOverview } from '../lib/overview.js';
-import { connectorResolver } from '../lib/resolver.js';
+import { connectorResolverFor } from '../lib/resolver.js';
 import { alertText, sendAlerts } from './alerts.js';
 
 const SCHEME_FILE = /\.(ya?ml|json)$/i;
@@ -145,7 +145,7 @@ export class SchemeService extends EventEmitter {
     const entry: SchemeEntry = { file, mtimeMs, alertedDead: previous?.alertedDead ?? 0, ...(previous?.running ? { running: previous.running } : {}) };
     this.entries.set(file, entry);
     try {
-      const loaded = await loadScheme(file, { resolver: connectorResolver, env: this.o.env ?? process.env });
+      const loaded = await loadScheme(file, { resolver: connectorResolverFor(file), env: this.o.env ?? process.env });
       knownSecrets.push(...loaded.secrets, ...(loaded.scheme.alerts?.webhooks ?? []).map((w) => w.url));
       const clash = [...this.entries.values()].find((e) => e !== entry && e.loaded?.scheme.id === loaded.scheme.id);
       if (clash) throw new InputError([{ file, pointer: '/id', expected: 'an id no other scheme in the folder uses', found: `${loaded.scheme.id}, also used by ${clash.file}`, hint: 'give each scheme its own id' }]);

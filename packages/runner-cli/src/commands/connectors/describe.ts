@@ -1,49 +1,43 @@
 import { Args, Flags } from '@oclif/core';
-import { InputError, closest, type JsonSchema } from '@qiao/core';
+import type { JsonSchema } from '@qiao/core';
 import { QiaoCommand } from '../../lib/base-command.js';
 import { out, printJson, table } from '../../lib/output.js';
-import { allConnectors } from '../../lib/resolver.js';
+import { loadConnector } from '../../lib/resolver.js';
 
 export default class ConnectorsDescribe extends QiaoCommand {
   static override summary = "Show a connector's connection settings, streams and operations, field by field.";
   static override description = 'Renders the manifest like an integration platform\'s API page: field | label | type | default.';
-  static override examples = ['<%= config.bin %> connectors describe okki', '<%= config.bin %> connectors describe yonbip --json'];
-  static override args = { id: Args.string({ description: 'connector id', required: true }) };
+  static override examples = [
+    '<%= config.bin %> connectors describe okki',
+    '<%= config.bin %> connectors describe yonbip --json',
+    '<%= config.bin %> connectors describe @acme/qiao-connector-shop',
+    '<%= config.bin %> connectors describe ./connectors/shop',
+  ];
+  static override args = { id: Args.string({ description: 'connector id, installed package name, or path to a connector package folder', required: true }) };
   static override flags = { json: Flags.boolean({ description: 'print the manifest as JSON' }) };
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(ConnectorsDescribe);
-    const plugins = await allConnectors();
-    const plugin = plugins.find((p) => p.manifest.id === args.id);
-    if (!plugin) {
-      const known = plugins.map((p) => p.manifest.id);
-      const guess = closest(args.id, known);
-      throw new InputError([
-        {
-          file: 'argument id',
-          pointer: '',
-          expected: `a known connector (${known.join(', ')})`,
-          found: JSON.stringify(args.id),
-          hint: guess ? `did you mean ${guess}?` : 'see `qiao connectors`',
-        },
-      ]);
-    }
+    const found = await loadConnector(args.id);
+    const plugin = found.plugin;
     const m = plugin.manifest;
     if (flags.json) return printJson(m);
     out(`${m.name} (${m.id} ${m.version})${m.description ? `\n${m.description}` : ''}`);
+    out(`Package: ${found.package}@${found.version} (${found.foundIn}${found.dir ? `: ${found.dir}` : ''})`);
     out(`\nConnection 连接配置\n${fields(m.connection)}`);
     const l = m.limits;
     out(`\nDefault limits: ${l.requestsPerSecond ? `${l.requestsPerSecond} requests/s` : l.requestsPerMinute ? `${l.requestsPerMinute} requests/min` : 'no rate limit'}, concurrency ${l.concurrency ?? 4}`);
     for (const s of m.streams) {
-      out(`\nStream ${s.id} — ${s.label}\n  ${s.method} ${s.api}   primary key: ${s.primaryKey}${s.cursor ? `   cursor: ${s.cursor.field} (${s.cursor.format}${s.cursor.timezone ? ` ${s.cursor.timezone}` : ''})` : ''}`);
+      out(`\nStream ${s.id} — ${s.label}\n  ${[s.api ? `${s.method ?? 'GET'} ${s.api}` : '', `primary key: ${s.primaryKey}`].filter(Boolean).join('   ')}${s.cursor ? `   cursor: ${s.cursor.field} (${s.cursor.format}${s.cursor.timezone ? ` ${s.cursor.timezone}` : ''})` : ''}`);
       if (s.detail) out(`  detail: ${s.detail.api} by ${s.detail.key}${s.detail.label ? ` (${s.detail.label})` : ''}`);
       if (s.deletions) out(`  supports deletions: ${s.deletions.label} (for target.onDelete)`);
       out(`\n  请求参数 Params\n${indent(fields(s.params))}`);
       out(`\n  响应参数 Record\n${indent(fields(s.record))}`);
     }
     for (const o of m.operations) {
-      out(`\nOperation ${o.id} — ${o.label}\n  ${o.method} ${o.api}${o.upsert ? `   upsert by ${o.upsert.key} (lookup ${o.upsert.lookup})` : ''}`);
-      if (o.remove) out(`  can stop what it wrote: ${o.remove.api}${o.remove.restore ? `, start again: ${o.remove.restore}` : ''} (${o.remove.label}; target.onDelete: stop)`);
+      const how = [o.api ? `${o.method ?? 'POST'} ${o.api}` : '', o.upsert ? `upsert by ${o.upsert.key}${o.upsert.lookup ? ` (lookup ${o.upsert.lookup})` : ''}` : ''].filter(Boolean);
+      out(`\nOperation ${o.id} — ${o.label}${how.length ? `\n  ${how.join('   ')}` : ''}`);
+      if (o.remove) out(`  can stop what it wrote${o.remove.api ? `: ${o.remove.api}` : ''}${o.remove.restore ? `, start again: ${o.remove.restore}` : ''} (${o.remove.label}; target.onDelete: stop)`);
       out(`\n  请求参数 Input\n${indent(fields(o.input))}`);
     }
   }
