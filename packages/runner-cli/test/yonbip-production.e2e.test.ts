@@ -6,6 +6,7 @@ import { qiao, simulatorEnv, tempDir } from './helpers.js';
 
 const TEMPLATE = new URL('../templates/okki-to-yonbip.scheme.yaml', import.meta.url).pathname;
 const SAVE = '/yonbip/digitalModel/merchant/save';
+const BATCH_SAVE = '/yonbip/digitalModel/batch/merchant/save';
 const SEED_ORG = '1481709712348020742';
 
 let okki: OkkiSandbox | undefined;
@@ -51,6 +52,15 @@ describe('YonBIP as it behaves in production, through the qiao binary', { timeou
     const json = await qiao(['check', TEMPLATE, '--json'], { env });
     const target = (JSON.parse(json.stdout) as Array<{ side: string; findings?: Array<{ subject: string; ok: boolean; reason?: string }> }>).find((x) => x.side === 'target');
     expect(target?.findings?.filter((f) => !f.ok)).toEqual([expect.objectContaining({ subject: `API ${SAVE}`, reason: 'yonbip.310404' })]);
+  });
+
+  it('check with the template’s default (v2) against a tenant without the V2 batch save names it and says YONBIP_API=classic is the way out (exit 3)', async () => {
+    const { env } = await sims({ missingApis: [BATCH_SAVE] });
+    const r = await qiao(['check', TEMPLATE], { env: { ...env, YONBIP_API: undefined } });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(new RegExp(`✗ API ${BATCH_SAVE}: not registered on this tenant's gateway`));
+    expect(r.stderr).toMatch(/hint: .*YONBIP_API/);
+    expect(r.stderr).toContain('✓ API /yonbip/digitalModel/merchant/newlist: registered on the gateway');
   });
 
   it('check against a missing org (the seed’s, from another tenant) names it and says where to find the right one (exit 3)', async () => {

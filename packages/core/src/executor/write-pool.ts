@@ -73,7 +73,7 @@ export class WritePool {
   private readonly buffer: QueueItem[] = [];
   private readonly workers = new Set<Promise<void>>();
   private readonly results: WriteResults;
-  /** The batch a writer is gathering now (see {@link gather}). */
+  /** Settles when the writer gathering a batch now has taken it (see {@link turn}). */
   private gathering: Promise<void> | undefined;
   /** Writes in flight are let finish on a stop: nothing aborts this signal. */
   private readonly writeSignal = new AbortController().signal;
@@ -129,19 +129,27 @@ export class WritePool {
 
   private async worker(): Promise<void> {
     const { flow, stop, tally } = this.o;
+    const batching = (this.o.batchSize ?? 1) > 1;
     while (!stop.aborted) {
       const stamp = flow.stamp;
-      const item = await this.next();
-      if (!item) {
+      // A batching writer takes its first item only once it is its turn to gather (see turn()).
+      const release = batching ? await this.turn() : undefined;
+      let items: QueueItem[] | undefined;
+      try {
+        const item = await this.next();
+        // A batching target takes the claimed items waiting beside this one (never more than claimed).
+        if (item) items = batching ? await gatherBatch(item, this.o.batchSize ?? 1, { buffer: this.buffer, flow, signal: stop.signal, refill: () => this.refill() }) : [item];
+      } finally {
+        release?.();
+      }
+      if (!items) {
         if (flow.readerDone) return;
         await flow.idle(stamp);
         continue;
       }
-      // A batching target takes the claimed items waiting beside this one (never more than claimed).
-      const items = (this.o.batchSize ?? 1) > 1 ? await this.gather(item) : [item];
       try {
-        if (items.length > 1 || (this.o.batchSize ?? 1) > 1) await this.writeBatch(items);
-        else await this.write(item);
+        if (batching) await this.writeBatch(items);
+        else await this.write(items[0] as QueueItem);
       } finally {
         for (let i = 0; i < items.length; i++) flow.finished();
         tally.progress();
@@ -151,25 +159,21 @@ export class WritePool {
   }
 
   /**
-   * The batch of `first`: one writer gathers at a time, the others wait their turn (each with its
-   * first item). Writers gathering side by side would split what the reader enqueues between them, and
-   * batches would shrink with the number of writers; this way a batch holds what arrived during the
-   * whole linger, and writers that have sent theirs still write concurrently.
+   * Waits until no other writer is gathering a batch, then makes this one the gatherer until it calls
+   * the function returned. Writers gathering side by side would split what the reader enqueues between
+   * them, and batches would shrink with the number of writers; taking turns, a batch holds what arrived
+   * during a whole linger (and the items no writer has taken yet), while the batches already sent are
+   * still written concurrently.
    */
-  private async gather(first: QueueItem): Promise<QueueItem[]> {
+  private async turn(): Promise<() => void> {
     while (this.gathering) await this.gathering;
-    const { flow, stop } = this.o;
-    const batch = gatherBatch(first, this.o.batchSize ?? 1, { buffer: this.buffer, flow, signal: stop.signal, refill: () => this.refill() });
-    const turn = batch.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.gathering = turn;
-    try {
-      return await batch;
-    } finally {
-      if (this.gathering === turn) this.gathering = undefined;
-    }
+    let done!: () => void;
+    const mine = new Promise<void>((resolve) => (done = resolve));
+    this.gathering = mine;
+    return () => {
+      if (this.gathering === mine) this.gathering = undefined;
+      done();
+    };
   }
 
   /** The next item to write: from the buffer, claiming a batch from the store when it is empty. */
