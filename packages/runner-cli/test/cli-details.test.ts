@@ -45,7 +45,7 @@ describe('hints name the scheme as the user gave it', () => {
     const queue = await qiao(['queue', 'hinted', '--state', state, '--status', 'dead', '--json']);
     expect(queue.stdout).toContain('qiao queue retry hinted');
     for (const r of [run, overview, queue]) expect(r.stdout + r.stderr).not.toContain('<scheme>');
-  });
+  }, 120_000);
 });
 
 describe('both systems checked, named once', () => {
@@ -70,7 +70,7 @@ describe('both systems checked, named once', () => {
     const target = r.stderr.split('\n').find((l) => l.includes(' target '))!;
     expect(target).toMatch(/^✗ target 用友 YonBIP \(yonbip\): getAccessToken: /);
     expect(target.split('YonBIP').length - 1).toBe(1);
-  });
+  }, 120_000);
 
   it('a run with nothing to write still finds a wrong YonBIP secret (exit 3); the cursor is printed in UTC', async () => {
     const first = await qiao(['run', TEMPLATE, '--state', state], { env });
@@ -86,7 +86,7 @@ describe('both systems checked, named once', () => {
     expect(report.fatal.hint).toMatch(/YONBIP_APP_SECRET/);
     expect(bip.counters.save).toBe(writes);
     expect(wrong.stdout + wrong.stderr).not.toContain('wrong-secret-000');
-  });
+  }, 120_000);
 });
 
 describe('a state folder the user may read but not write', () => {

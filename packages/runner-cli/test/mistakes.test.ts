@@ -34,7 +34,7 @@ describe('mistakes caught before any request', () => {
     const yaml = join(dir, 'x.scheme.yaml');
     expect((await qiao(['init', yaml])).code).toBe(0);
     expect(readFileSync(yaml, 'utf8')).toBe(template); // comments kept
-  });
+  }, 120_000);
 
   it('a typo in a source field (hompage) is exit 2 with "did you mean homepage", naming file, line and pointer', async () => {
     const dir = tempDir('qiao-typo-');
@@ -51,7 +51,7 @@ describe('mistakes caught before any request', () => {
     const r2 = await qiao(['validate', inner], { env });
     expect(r2.code).toBe(2);
     expect(r2.stderr).toMatch(/okki company record under customers, found "emial"\n\s+hint: did you mean email\?/);
-  });
+  }, 120_000);
 
   it('a YAML indentation error is one problem with line and column, and says which line sets the block', async () => {
     const dir = tempDir('qiao-yaml-');
@@ -73,7 +73,7 @@ describe('mistakes caught before any request', () => {
     expect(r2.stderr).toMatch(/^Error: 1 problem\n/);
     expect(r2.stderr).toContain(`deeper.yaml:${line}:4: expected valid YAML`);
     expect(r2.stderr).toContain(`start it at column 3 like that line`);
-  });
+  }, 120_000);
 
   it('a JSON syntax error gives its line and column', async () => {
     const dir = tempDir('qiao-json-');
@@ -81,7 +81,7 @@ describe('mistakes caught before any request', () => {
     const r = await qiao(['validate', file]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`${file}:4:3: expected valid JSON`);
-  });
+  }, 120_000);
 
   it('`qiao rnu` suggests run, `--limt` suggests --limit', async () => {
     const r = await qiao(['rnu', 'x.yaml']);
@@ -91,7 +91,7 @@ describe('mistakes caught before any request', () => {
     expect(f.code).toBe(2);
     expect(f.stderr).toContain('--limt: did you mean --limit?');
     expect(f.stderr).not.toMatch(/bug in qiao/);
-  });
+  }, 120_000);
 
   it('an empty variable is told from an unset one; a secret is never given a default', async () => {
     const r = await qiao(['validate', TEMPLATE], { env: { ...env, OKKI_CLIENT_ID: '', OKKI_CLIENT_SECRET: undefined } });
@@ -100,7 +100,7 @@ describe('mistakes caught before any request', () => {
     expect(r.stderr).toMatch(/OKKI_CLIENT_SECRET to be set, found it unset\n\s+hint: export OKKI_CLIENT_SECRET=… in the environment qiao runs in \(a secret: keep it out of the file\)/);
     expect(r.stderr).not.toContain('${env:OKKI_CLIENT_SECRET:-default}');
     expect(r.stderr).toMatch(/^Error: 2 problems\n/);
-  });
+  }, 120_000);
 
   it('`queue retry --id 999` of no such dead letter is exit 2, and re-queues nothing', async () => {
     const dir = tempDir('qiao-retry-');
@@ -118,7 +118,7 @@ describe('mistakes caught before any request', () => {
     const ok = await qiao(['queue', 'retry', 'poisoned', '--id', String(dead.items[0]!.id), '--state', state]);
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stderr).toContain('re-queued 1 dead letter(s)');
-  });
+  }, 120_000);
 
   it('a full disk says so, exit 3, without the hint for a bug', async () => {
     if (!existsSync('/dev/full')) return; // Linux's always-full device
@@ -128,7 +128,7 @@ describe('mistakes caught before any request', () => {
     expect(r.stderr).toContain('free space on that disk');
     expect(r.stderr).not.toMatch(/bug in qiao/);
     expect(r.stderr).not.toMatch(noStack);
-  });
+  }, 120_000);
 
   it('a port taken says so for `qiao sandbox` and `qiao serve`, exit 3, without the hint for a bug', async () => {
     const taken: Server = createServer();
@@ -148,5 +148,5 @@ describe('mistakes caught before any request', () => {
     } finally {
       taken.close();
     }
-  });
+  }, 120_000);
 });

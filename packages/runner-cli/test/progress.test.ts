@@ -96,7 +96,7 @@ describe('on a terminal (pseudo-TTY, 80 columns)', () => {
     expect(lines.some((l) => /^Run .* of pty: succeeded/.test(l))).toBe(true);
     expect(raw).toContain('\x1b[0K'); // each redraw clears what the previous one left
     expect(raw).not.toMatch(/\x1b7|\x1b8/); // no cursor jumps back over lines written meanwhile
-  });
+  }, 120_000);
 });
 
 describe('lines written while the bar is shown', () => {

@@ -157,10 +157,13 @@ export class HttpClient {
           },
           onRetry: (e, n, delayMs) => {
             this.stats.retries++;
-            logger.debug(`${this.options.label} ${request.name ?? request.url}: retry ${n} in ${delayMs} ms`, {
-              reason: e.reason,
-              message: e.message,
-            });
+            // a system that does not answer is said at once (people otherwise watch "read 0" and wonder);
+            // rate limits and expired tokens are routine and stay in the debug log
+            if (e.reason?.endsWith('.network') === true && n === 1) {
+              logger.warn(`${this.options.label} ${request.name ?? request.url}: no answer (${e.message.replace(/^.*?:\s*/, '')}); retrying`, { reason: e.reason });
+            } else {
+              logger.debug(`${this.options.label} ${request.name ?? request.url}: retry ${n} in ${delayMs} ms`, { reason: e.reason, message: e.message });
+            }
           },
         },
       );
