@@ -106,6 +106,33 @@ describe('file connector end to end', () => {
   }, 180_000);
 });
 
+describe('file target crashes at the worst moments', () => {
+  const FAULT = new URL('./fixtures/file-crash.mjs', import.meta.url).href;
+  it.each([
+    ['after rows were written and fsynced, before their commit', 5],
+    ['after a commit, before the run recorded the delivery', 6],
+  ])('killed %s: the rerun leaves every row once', async (_, fsyncs) => {
+    const dir = tempDir('qiao-file-crash-');
+    const original = rows().slice(0, 3000);
+    writeFileSync(join(dir, 'in.jsonl'), original.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    writeFileSync(join(dir, 'crash.scheme.yaml'), scheme('crash', './in.jsonl', './out.jsonl'));
+    const state = join(dir, 'state');
+    const out = join(dir, 'out.jsonl');
+    const crashed = await qiao(['run', join(dir, 'crash.scheme.yaml'), '--json', '--state', state], {
+      env: { NODE_OPTIONS: `--import ${FAULT}`, QIAO_TEST_CRASH_AT_FSYNC: String(fsyncs) },
+    });
+    expect(crashed.signal).toBe('SIGKILL');
+    const before = readFileSync(out, 'utf8').split('\n').filter(Boolean).length;
+    expect(before).toBeGreaterThan(0);
+    expect(before).toBeLessThan(original.length);
+    const rerun = await qiao(['run', join(dir, 'crash.scheme.yaml'), '--json', '--state', state]);
+    expect(rerun.code, rerun.stderr).toBe(0);
+    const written = jsonl(out);
+    expect(written).toHaveLength(original.length);
+    expect(new Map(written.map((r) => [r.id, r]))).toEqual(new Map(original.map((r) => [r.id, r])));
+  }, 120_000);
+});
+
 describe('okki-to-file template', () => {
   it('exports OKKI customers to JSONL, then appends only the changed ones', async () => {
     const { startOkkiSandbox } = await import('@qiao/connector-okki/sandbox');
