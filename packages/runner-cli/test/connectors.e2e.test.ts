@@ -2,7 +2,7 @@
 // workspace's @qiao/core is the installed one): `connectors new`, its own tests, discovery and listing,
 // schemes naming a plugin by id or by path, and the load errors of broken plugins (exit 2, no "bug" hint).
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -98,11 +98,22 @@ describe('qiao connectors new, and the plugin it writes', () => {
     expect(s.contacts.size).toBe(25); // found by email, not inserted twice
   }, 120_000);
 
-  it('qiao connectors test runs the kit on the plugin by path', async () => {
+  it('qiao connectors test runs the kit on the plugin by path, and fails a copy that forgets to look up before inserting (exit 1)', async () => {
     const r = await qiao(['connectors', 'test', './connectors/shop', '--json'], { cwd: project });
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ connector: 'shop', passed: 9, failed: 0 });
-  }, 120_000);
+    cpSync(join(project, 'connectors/shop'), join(project, 'broken-shop'), { recursive: true });
+    const op = join(project, 'broken-shop/src/contacts-save.operation.js');
+    const text = readFileSync(op, 'utf8');
+    const broken = text.replace(/const id = ctx\.knownId \?\? \(await[^;]*;/, 'const id = ctx.knownId;');
+    expect(broken).not.toBe(text);
+    writeFileSync(op, broken);
+    const b = await qiao(['connectors', 'test', './broken-shop'], { cwd: project });
+    expect(b.code, b.stderr).toBe(1);
+    expect(b.stdout).toContain('✗ shop: operation contacts.save: a write retried as maybe-written finds its record instead of writing a second');
+    expect(b.stdout).toContain('email already used');
+    expect(b.stdout).toContain('1 of 9 checks failed');
+  }, 180_000);
 });
 
 describe('load errors of broken plugins, through the CLI', () => {

@@ -79,7 +79,11 @@ describe('qiao validate and connectors', () => {
 
   it('lists connectors and describes one with its labels', async () => {
     const list = await qiao(['connectors', '--json']);
-    expect(JSON.parse(list.stdout).map((c: { id: string }) => c.id)).toEqual(expect.arrayContaining(['okki', 'yonbip', 'memory']));
+    expect(JSON.parse(list.stdout).map((c: { id: string }) => c.id)).toEqual(expect.arrayContaining(['okki', 'yonbip']));
+    // the internal test connector only when asked for
+    expect(JSON.parse(list.stdout).map((c: { id: string }) => c.id)).not.toContain('memory');
+    const all = await qiao(['connectors', '--json', '--all']);
+    expect(JSON.parse(all.stdout).map((c: { id: string }) => c.id)).toEqual(expect.arrayContaining(['okki', 'yonbip', 'memory']));
     const d = await qiao(['connectors', 'describe', 'memory']);
     expect(d.code).toBe(0);
     expect(d.stdout).toContain('records.save');

@@ -23,7 +23,11 @@ export interface ScaffoldOptions {
  */
 export function scaffoldFiles(o: ScaffoldOptions): Record<string, string> {
   const name = o.packageName ?? `qiao-connector-${o.id}`;
-  const title = o.id.charAt(0).toUpperCase() + o.id.slice(1);
+  const words = o.id.split('-').filter(Boolean);
+  /** For people: `acme-shop` → `Acme shop`. */
+  const title = words.map((w, i) => (i === 0 ? w.charAt(0).toUpperCase() + w.slice(1) : w)).join(' ');
+  /** A JavaScript identifier: `acme-shop` → `AcmeShop`. */
+  const className = words.map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('');
   const schemaPath = relative(o.dir, join(sdkIdentity.root, 'schemes-placeholder')).replace('schemes-placeholder', 'schemas/connector-manifest.schema.json').split('\\').join('/');
   const streamId = 'customers';
   const opId = 'contacts.save';
@@ -120,7 +124,7 @@ export function scaffoldFiles(o: ScaffoldOptions): Record<string, string> {
  * - network errors, 429 and 5xx → RetryableError (qiao retries with back-off);
  * - any other 4xx → RecordError (this record becomes a dead letter, the run goes on).
  */
-export class ${title}Client {
+export class ${className}Client {
   /** @param {import('@qiao/core').ConnectionContext} conn */
   constructor(conn) {
     this.conn = conn;
@@ -164,7 +168,7 @@ export class ${title}Client {
 }
 `;
 
-  const imports = [`import { defineConnector } from '@qiao/core';`, `import { ${title}Client } from './client.js';`];
+  const imports = [`import { defineConnector } from '@qiao/core';`, `import { ${className}Client } from './client.js';`];
   if (o.source) imports.push(`import { readCustomers } from './customers.stream.js';`);
   if (o.target) imports.push(`import { saveContact } from './contacts-save.operation.js';`);
   const kitStreams = o.source ? `\n        streams: { ${streamId}: { params: { pageSize: 5 } } },` : '';
@@ -178,7 +182,7 @@ export class ${title}Client {
 export default defineConnector({
   manifest: new URL('../manifest.json', import.meta.url),
   // one client per connection: streams, operations and the check find it as conn.client
-  connect: (conn) => new ${title}Client(conn),
+  connect: (conn) => new ${className}Client(conn),
 ${o.source ? `  streams: { ${streamId}: { read: readCustomers } },\n` : ''}${o.target ? `  operations: { '${opId}': { write: saveContact } },\n` : ''}  // \`qiao check\`: one cheap authenticated call; conn.side says whether this connection is a source or a target
   check: async (conn, signal) => {
     const me = await conn.client.request('GET', '/me', { signal });
@@ -204,7 +208,7 @@ ${o.source ? `  streams: { ${streamId}: { read: readCustomers } },\n` : ''}${o.t
  * Stream \`${streamId}\`: pages through GET /customers, oldest change first. An incremental read starts
  * at the cursor (minus the look-back) and the API filters by updated_at.
  * @param {import('@qiao/core').ReadContext} ctx
- * @param {import('@qiao/core').ConnectorConnection<import('./client.js').${title}Client>} conn
+ * @param {import('@qiao/core').ConnectorConnection<import('./client.js').${className}Client>} conn
  * @returns {AsyncIterable<import('@qiao/core').SourceRecord>}
  */
 export async function* readCustomers(ctx, conn) {
@@ -232,7 +236,7 @@ export async function* readCustomers(ctx, conn) {
  * may already have created the contact, so it looks the email up first and never creates a second one.
  * @param {Record<string, unknown>} payload
  * @param {import('@qiao/core').WriteContext} ctx
- * @param {import('@qiao/core').ConnectorConnection<import('./client.js').${title}Client>} conn
+ * @param {import('@qiao/core').ConnectorConnection<import('./client.js').${className}Client>} conn
  * @returns {Promise<import('@qiao/core').WriteResult>}
  */
 export async function saveContact(payload, ctx, conn) {
@@ -294,6 +298,7 @@ export async function startSimulator(options = {}) {
       const items = rows.slice((page - 1) * size, page * size);
       return send(200, { items, total: rows.length, next_page: page * size < rows.length ? page + 1 : null });
     }
+    if (req.method === 'GET' && url.pathname === '/contacts') return send(200, { items: [...contacts.values()], total: contacts.size });
     const byEmail = /^\\/contacts\\/by-email\\/(.+)$/.exec(url.pathname);
     if (req.method === 'GET' && byEmail) {
       const c = [...contacts.values()].find((x) => x.email === decodeURIComponent(byEmail[1]));
