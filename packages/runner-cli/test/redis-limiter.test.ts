@@ -5,20 +5,10 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RedisLimiter } from '../src/workers/redis-limiter.js';
+import { busiestWindow } from './sliding-window.js';
 
 const REDIS_URL = process.env.QIAO_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const HAMMER = fileURLToPath(new URL('./fixtures/limiter-hammer.mjs', import.meta.url));
-
-/** The most arrivals any window of `ms` (wherever it starts) holds. */
-export function busiestWindow(times: number[], ms = 1000): number {
-  const t = [...times].sort((a, b) => a - b);
-  let most = 0;
-  for (let i = 0, j = 0; i < t.length; i++) {
-    while (t[i]! - t[j]! >= ms) j++;
-    most = Math.max(most, i - j + 1);
-  }
-  return most;
-}
 
 /** A local HTTP server that notes when each request arrives. */
 async function countingServer(): Promise<{ url: string; arrivals: number[]; close: () => Promise<void> }> {

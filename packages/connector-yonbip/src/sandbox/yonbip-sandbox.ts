@@ -259,6 +259,8 @@ export class YonbipSandbox {
     codes: {},
     total: 0,
   };
+  /** When each gateway call with a valid token arrived (`performance.now()`), oldest first: what a rate limit counts. */
+  readonly gatewayTimes: number[] = [];
   /** The last 500 requests, oldest first. */
   readonly requests: SandboxRequest[] = [];
   readonly credentials: { tenantId: string; appKey: string; appSecret: string };
@@ -587,6 +589,7 @@ export class YonbipSandbox {
       this.countCode('310037');
       return send(res, 200, { code: '310037', message: CODE_MESSAGES['310037'] });
     }
+    this.gatewayTimes.push(performance.now());
     if (this.rateLimit !== undefined) {
       const second = Math.floor(Date.now() / 1000);
       if (this.window.second !== second) this.window = { second, count: 0 };

@@ -184,12 +184,13 @@ export class RedisLimiter implements Limiter {
 }
 
 /** The error of a request or job that could not reach Redis: names it and says what to do. */
-export function redisDown(where: string, cause: unknown): RetryableError {
+export function redisDown(where: string, cause: unknown, outcomeUnknown = false): RetryableError {
   const detail = ((cause as Error)?.message ?? String(cause)).replace(/\s+/g, ' ').trim();
   return new RetryableError(`Redis at ${where} cannot be reached (${detail}): the shared rate limit and the write queues of the qiao workers live there`, {
     system: 'redis',
     reason: 'redis.unavailable',
     cause,
+    outcomeUnknown,
     hint: `start Redis at ${where} (or point --redis / QIAO_REDIS_URL at a running one); the records stay queued in the state store and the next run delivers them`,
   });
 }
