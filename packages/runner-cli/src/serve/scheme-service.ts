@@ -81,6 +81,8 @@ export interface SchemeServiceOptions {
   /** Base URL of the page, for links in alerts. */
   pageUrl?: string;
   env?: Record<string, string | undefined>;
+  /** Runs each scheme on its cron. `false` under `--redis`: the workers' job schedulers fire the runs. @default true */
+  schedule?: boolean;
 }
 
 /**
@@ -151,7 +153,7 @@ export class SchemeService extends EventEmitter {
       if (clash) throw new InputError([{ file, pointer: '/id', expected: 'an id no other scheme in the folder uses', found: `${loaded.scheme.id}, also used by ${clash.file}`, hint: 'give each scheme its own id' }]);
       entry.loaded = loaded;
       const cron = loaded.scheme.schedule?.cron;
-      if (cron) {
+      if (cron && this.o.schedule !== false) {
         entry.cron = new Cron(
           cron,
           { protect: true, ...(loaded.scheme.schedule?.timezone ? { timezone: loaded.scheme.schedule.timezone } : {}) },
