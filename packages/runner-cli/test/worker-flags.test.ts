@@ -36,7 +36,7 @@ describe('qiao worker and serve --redis: what they need, said clearly', () => {
   it('Redis out of reach: the worker names it, with the password hidden, and says what to do', async () => {
     const r = await qiao(['worker', '--schemes', dir, '--redis', 'redis://:hunter2-redis-pass@127.0.0.1:1', '--database', 'postgres://postgres@127.0.0.1:5432/test?schema=qiao_unused_flags'], { env });
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('a running Redis at 127.0.0.1:1');
+    expect(r.stderr).toContain('a running Redis at 127.0.0.1:1, found connect ECONNREFUSED');
     expect(r.stderr).toContain('start Redis there');
     expect(r.stderr).not.toContain('hunter2-redis-pass');
   }, 30_000);

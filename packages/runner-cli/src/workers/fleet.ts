@@ -108,6 +108,8 @@ export class WorkerFleet {
   private timer: NodeJS.Timeout | undefined;
   private stopping = false;
   private lastRedisError = 0;
+  /** Connected once: from then on, connections retry for as long as Redis is away. */
+  private started = false;
 
   constructor(private readonly o: FleetOptions) {
     this.where = redisWhere(o.redisUrl);
@@ -116,12 +118,15 @@ export class WorkerFleet {
 
   /** Loads the schemes, connects, upserts the schedulers and starts taking jobs. */
   async start(): Promise<void> {
-    this.limiterRedis = this.connect({ maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true });
+    this.limiterRedis = this.connect({ maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true, retryStrategy: (n) => (this.started ? Math.min(n * 200, 2000) : null) });
+    let first: Error | undefined;
+    this.limiterRedis.once('error', (e: Error) => (first = e));
     try {
       await this.limiterRedis.connect();
       await this.limiterRedis.ping();
+      this.started = true;
     } catch (e) {
-      throw new InputError([{ file: 'flag --redis', pointer: '', expected: `a running Redis at ${this.where}`, found: (e as Error).message, hint: 'start Redis there, or point --redis (QIAO_REDIS_URL) at a running one' }], { reason: 'redis.unavailable' });
+      throw new InputError([{ file: 'flag --redis', pointer: '', expected: `a running Redis at ${this.where}`, found: (first ?? (e as Error)).message, hint: 'start Redis there, or point --redis (QIAO_REDIS_URL) at a running one' }], { reason: 'redis.unavailable' });
     }
     await this.loadAll();
     this.runsQueue = new Queue<RunJobData>(RUNS_QUEUE, { prefix: this.prefix, connection: this.connect({ maxRetriesPerRequest: 1 }) });
@@ -161,7 +166,7 @@ export class WorkerFleet {
   }
 
   private redisError(e: unknown): void {
-    if (this.stopping || Date.now() - this.lastRedisError < 10_000) return;
+    if (this.stopping || !this.started || Date.now() - this.lastRedisError < 10_000) return;
     this.lastRedisError = Date.now();
     this.o.logger.error(`Redis at ${this.where}: ${(e as Error).message}; runs fail until it is back (start Redis there; queued records stay in the state store)`);
   }
