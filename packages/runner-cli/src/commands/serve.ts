@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import { InputError, redactingLogger } from '@qiao/core';
+import { InputError, redactingLogger, type ResolvedEndpoint } from '@qiao/core';
 import { existsSync, statSync } from 'node:fs';
 import { knownSecrets, QiaoCommand } from '../lib/base-command.js';
 import { err, stderrLogger } from '../lib/output.js';
@@ -48,7 +48,7 @@ The server binds to 127.0.0.1 by default; binding another address requires --tok
     const store = await openState(flags);
     // one of N workers: the workers' job schedulers fire the runs, this process serves the page too
     const fleet = flags.redis ? new WorkerFleet({ redisUrl: flags.redis, dir: flags.schemes, store, logger, prefix: flags.prefix }) : undefined;
-    const service = new SchemeService({ dir: flags.schemes, store, logger, schedule: !fleet, ...(flags['page-url'] ? { pageUrl: flags['page-url'] } : {}) });
+    const service = new SchemeService({ dir: flags.schemes, store, logger, schedule: !fleet, ...(fleet ? { limiterFor: (e: ResolvedEndpoint) => fleet.limiterFor(e) } : {}), ...(flags['page-url'] ? { pageUrl: flags['page-url'] } : {}) });
     try {
       await fleet?.start();
     } catch (e) {

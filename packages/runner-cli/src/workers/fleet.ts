@@ -241,10 +241,15 @@ export class WorkerFleet {
     if (!loaded) throw new Error(`scheme ${id} is not in this worker's folder ${this.o.dir}: give every worker the same schemes`);
     const wired = wireScheme(loaded, {
       logger: redactingLogger(this.o.logger, loaded.secrets),
-      limiterFor: (endpoint) => new RedisLimiter(endpoint.limits, { redis: this.limiterRedis, key: `${this.prefix}:limit:${appOf(endpoint)}`, where: this.where }),
+      limiterFor: (endpoint) => this.limiterFor(endpoint),
     });
     this.wirings.set(id, wired);
     return wired;
+  }
+
+  /** A connection's limiter with its permits in Redis, shared by every process using the app. */
+  limiterFor(endpoint: ResolvedEndpoint): RedisLimiter {
+    return new RedisLimiter(endpoint.limits, { redis: this.limiterRedis, key: `${this.prefix}:limit:${appOf(endpoint)}`, where: this.where });
   }
 
   private async writeJob(job: Job<WriteJobData, WriteJobResult>): Promise<WriteJobResult> {
