@@ -197,4 +197,40 @@ describe('qiao worker: N equal workers on BullMQ, state in PostgreSQL, one rate 
     expect((await Promise.all(workers.map((w) => w.done))).map((e) => e.code)).toEqual([0, 0]);
     redis.kill('SIGTERM');
   }, 200_000);
+
+  it('qiao serve --redis is one of the workers: the schedule fires once across both, and its page shows the shared runs', async () => {
+    const { bip, env, dir } = await setup(200, 60);
+    const worker = startWorker(dir, env);
+    const page = startQiao(['serve', '--schemes', dir, '--port', '0', '--redis', env.QIAO_REDIS_URL!], { env });
+    let log = '';
+    page.child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+    children.push(worker.child, page.child);
+    await waitOrShow(() => /run overview at http:\/\/[^\s/]+/.test(log), 60_000, 'the page');
+    const url = /run overview at (http:\/\/[^\s/]+)/.exec(log)![1]!;
+    expect(log).toContain('one of the workers on Redis 127.0.0.1:6379');
+    await waitOrShow(() => bip.merchants().length >= 200, 90_000, 'every customer');
+    let overview: Array<{ scheme: string; runs?: Array<{ status: string; counts: { inserted: number } }> }> = [];
+    for (let i = 0; i < 30; i++) {
+      overview = ((await (await fetch(`${url}/api/overview`)).json()) as { schemes: typeof overview }).schemes;
+      if (overview[0]?.runs?.some((r) => r.status === 'succeeded' && r.counts.inserted > 0)) break;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    expect(overview.map((o) => o.scheme)).toEqual([SCHEME]);
+    const inserted = overview[0]!.runs!.reduce((n, r) => n + r.counts.inserted, 0);
+    expect(inserted).toBe(200);
+    expect(codesOf(bip).size).toBe(200);
+    expect(bip.merchants()).toHaveLength(200);
+    // the page's process runs nothing on a cron of its own: the ticks are the workers' job scheduler's
+    expect(log).not.toContain('run started (schedule)');
+    // never two runs at once: no two runs of the shared history overlap
+    const spans = overview[0]!.runs!.map((r) => {
+      const x = r as unknown as { startedAt: string; durationMs: number };
+      return [Date.parse(x.startedAt), Date.parse(x.startedAt) + x.durationMs] as const;
+    }).sort((a, b) => a[0] - b[0]);
+    for (let i = 1; i < spans.length; i++) expect(spans[i]![0]).toBeGreaterThanOrEqual(spans[i - 1]![1]);
+    worker.child.kill('SIGTERM');
+    page.child.kill('SIGTERM');
+    expect((await worker.done).code).toBe(0);
+    expect((await page.done).code).toBe(0);
+  }, 180_000);
 });
