@@ -275,6 +275,8 @@ export class YonbipSandbox {
     codes: {},
     total: 0,
   };
+  /** When each gateway call with a valid token arrived (`performance.now()`), oldest first: what a rate limit counts. */
+  readonly gatewayTimes: number[] = [];
   /** The last 500 requests, oldest first. */
   readonly requests: SandboxRequest[] = [];
   /** When the quota (see {@link YonbipSandboxOptions.quota}) let each gateway call through, and when it refused one (ms since the epoch). */
@@ -631,6 +633,7 @@ export class YonbipSandbox {
       this.countCode('310037');
       return send(res, 200, { code: '310037', message: CODE_MESSAGES['310037'] });
     }
+    this.gatewayTimes.push(performance.now());
     if (this.overQuota(Date.now())) {
       this.counters.rateLimited++;
       return send(res, 200, { code: '310039', message: '当前 app 访问频率超出限制(app 限流)，请稍后再试' });

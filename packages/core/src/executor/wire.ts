@@ -6,6 +6,7 @@ import type { RunReport, StateStore } from '../contracts/state-store.js';
 import { removerToken, targetToken, type Remover, type Target } from '../contracts/target.js';
 import { redactingLogger } from '../http/redact.js';
 import type { LoadedScheme, ResolvedEndpoint } from '../scheme/load-scheme.js';
+import type { Limiter as LimiterContract } from '../contracts/limits.js';
 import { Limiter } from '../http/limiter.js';
 import { defaultRetryPolicy, type RetryPolicy } from '../http/retry-policy.js';
 import { runScheme, type RunSchemeOptions } from './run-scheme.js';
@@ -15,19 +16,25 @@ export interface WireOptions {
   retry?: RetryPolicy;
   /** Which side of the scheme the endpoint is (`ConnectionContext.side`); wireScheme sets it. */
   side?: ConnectionSide;
+  /**
+   * The limiter of a connection, when it is not this process's own (`qiao worker --redis`: permits
+   * shared by every process using the app's key). Absent, or returning undefined: the default
+   * {@link Limiter} of the connection's limits.
+   */
+  limiterFor?: (endpoint: ResolvedEndpoint) => LimiterContract | undefined;
 }
 
 /** A connection of a scheme, registered in its own child container. */
 export interface WiredEndpoint {
   container: DependencyContainer;
   context: ConnectionContext;
-  limiter: Limiter;
+  limiter: LimiterContract;
   check(): Promise<string>;
 }
 
 /** Registers a connector for one connection: a child container holding its ConnectionContext and limiter. */
 export function wireEndpoint(endpoint: ResolvedEndpoint, options: WireOptions = {}): WiredEndpoint {
-  const limiter = new Limiter(endpoint.limits);
+  const limiter = options.limiterFor?.(endpoint) ?? new Limiter(endpoint.limits);
   const context: ConnectionContext = {
     connector: endpoint.manifest.id,
     side: options.side,

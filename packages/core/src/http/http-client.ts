@@ -3,7 +3,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import got, { type Got, type Response } from 'got';
 import type { Limiter } from '../contracts/limits.js';
 import type { Logger } from '../contracts/logger.js';
-import { ConnectorAuthError, RecordError, RetryableError } from '../errors/errors.js';
+import { ConnectorAuthError, QiaoError, RecordError, RetryableError } from '../errors/errors.js';
 import { parseJson } from './lossless-json.js';
 import { redact } from './redact.js';
 import { markRateLimited, parseRetryAfter, withRetry, type RetryPolicy } from './retry-policy.js';
@@ -206,6 +206,8 @@ export class HttpClient {
       response = { status: res.statusCode, headers: res.headers, text, json: tryParse(text), contentType: String(res.headers['content-type'] ?? '') };
     } catch (error) {
       if (signal?.aborted) throw error;
+      // the limiter refused before anything was sent (a shared limiter whose Redis is down): its own error
+      if (startedAt === 0 && error instanceof QiaoError) throw error;
       throw networkError(error, request, idempotent, label, system, secrets);
     }
     const verdict = this.options.classify(response, request);

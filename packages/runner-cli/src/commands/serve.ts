@@ -1,11 +1,13 @@
 import { Flags } from '@oclif/core';
-import { InputError, redactingLogger } from '@qiao/core';
+import { InputError, redactingLogger, type ResolvedEndpoint } from '@qiao/core';
 import { existsSync, statSync } from 'node:fs';
 import { knownSecrets, QiaoCommand } from '../lib/base-command.js';
 import { err, stderrLogger } from '../lib/output.js';
 import { SchemeService } from '../serve/scheme-service.js';
 import { isLoopback, startServer } from '../serve/server.js';
 import { openState, stateFlags, stateLocation } from '../lib/state.js';
+import { redisWhere, WorkerFleet } from '../workers/fleet.js';
+import { checkWorkerFlags, prefixFlag, redisFlag, rememberRedisPassword } from './worker.js';
 
 export default class Serve extends QiaoCommand {
   static override summary = 'Run every scheme of a folder on its schedule, with a live run-overview page and alerts.';
@@ -21,6 +23,8 @@ The server binds to 127.0.0.1 by default; binding another address requires --tok
     host: Flags.string({ description: 'address to bind', default: '127.0.0.1' }),
     token: Flags.string({ description: 'token required by the page and API (default: $QIAO_SERVE_TOKEN)', env: 'QIAO_SERVE_TOKEN' }),
     ...stateFlags(),
+    redis: redisFlag(),
+    prefix: prefixFlag(),
     'page-url': Flags.string({ description: 'public URL of the page, for links in alerts (default: the bound address)' }),
   };
 
@@ -37,12 +41,25 @@ The server binds to 127.0.0.1 by default; binding another address requires --tok
     }
     if (flags.token) knownSecrets.push(flags.token);
     const logger = redactingLogger(stderrLogger(flags.debug), knownSecrets);
+    if (flags.redis) {
+      checkWorkerFlags(flags);
+      rememberRedisPassword(flags.redis);
+    }
     const store = await openState(flags);
-    const service = new SchemeService({ dir: flags.schemes, store, logger, ...(flags['page-url'] ? { pageUrl: flags['page-url'] } : {}) });
+    // one of N workers: the workers' job schedulers fire the runs, this process serves the page too
+    const fleet = flags.redis ? new WorkerFleet({ redisUrl: flags.redis, dir: flags.schemes, store, logger, prefix: flags.prefix }) : undefined;
+    const service = new SchemeService({ dir: flags.schemes, store, logger, schedule: !fleet, ...(fleet ? { limiterFor: (e: ResolvedEndpoint) => fleet.limiterFor(e) } : {}), ...(flags['page-url'] ? { pageUrl: flags['page-url'] } : {}) });
+    try {
+      await fleet?.start();
+    } catch (e) {
+      await fleet?.stop().catch(() => undefined);
+      await store.close();
+      throw e;
+    }
     const server = await startServer({ service, store, logger, host: flags.host, port: flags.port, token: flags.token });
     service.pageUrl ??= server.url;
     await service.start();
-    err(`qiao serve: run overview at ${server.url}/${flags.token ? '#token=…' : ''} · schemes from ${flags.schemes} · state ${stateLocation(flags)}`);
+    err(`qiao serve: run overview at ${server.url}/${flags.token ? '#token=…' : ''} · schemes from ${flags.schemes} · state ${stateLocation(flags)}${flags.redis ? ` · one of the workers on Redis ${redisWhere(flags.redis)}` : ''}`);
     err('Ctrl-C stops it: runs stop reading, writes in flight finish, the rest stays queued.');
 
     await new Promise<void>((resolve) => {
@@ -51,6 +68,7 @@ The server binds to 127.0.0.1 by default; binding another address requires --tok
     });
     err('stopping: waiting for writes in flight…');
     await service.stop();
+    await fleet?.stop();
     await server.close();
     await store.close();
     err('stopped; nothing was lost (queued writes resume on the next run)');

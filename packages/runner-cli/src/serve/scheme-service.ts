@@ -16,6 +16,7 @@ import {
   type Progress,
   type RunReport,
   type AnyStateStore,
+  type WireOptions,
 } from '@qiao/core';
 import { knownSecrets } from '../lib/base-command.js';
 import { diagnose } from '../lib/diagnose.js';
@@ -81,6 +82,10 @@ export interface SchemeServiceOptions {
   /** Base URL of the page, for links in alerts. */
   pageUrl?: string;
   env?: Record<string, string | undefined>;
+  /** Runs each scheme on its cron. `false` under `--redis`: the workers' job schedulers fire the runs. @default true */
+  schedule?: boolean;
+  /** The connections' limiters when they are shared (`--redis`); absent: this process's own. */
+  limiterFor?: WireOptions['limiterFor'];
 }
 
 /**
@@ -151,7 +156,7 @@ export class SchemeService extends EventEmitter {
       if (clash) throw new InputError([{ file, pointer: '/id', expected: 'an id no other scheme in the folder uses', found: `${loaded.scheme.id}, also used by ${clash.file}`, hint: 'give each scheme its own id' }]);
       entry.loaded = loaded;
       const cron = loaded.scheme.schedule?.cron;
-      if (cron) {
+      if (cron && this.o.schedule !== false) {
         entry.cron = new Cron(
           cron,
           { protect: true, ...(loaded.scheme.schedule?.timezone ? { timezone: loaded.scheme.schedule.timezone } : {}) },
@@ -193,7 +198,7 @@ export class SchemeService extends EventEmitter {
         logger.info(`${id}: run started (${why})`);
         this.emit('run', { scheme: id, state: 'started', startedAt });
         // wired here so the page can read the limiters (429s, learned rate, time held back) during the run
-        wired = wireScheme(loaded, { logger });
+        wired = wireScheme(loaded, { logger, ...(this.o.limiterFor ? { limiterFor: this.o.limiterFor } : {}) });
         const report = await runLoadedScheme(loaded, this.o.store, {
           wired,
           logger,
