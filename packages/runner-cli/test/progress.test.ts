@@ -37,6 +37,16 @@ describe('the progress line fits the terminal', () => {
     });
   }
 
+  it("shows the run's throttling from the executor's progress events: time held back, and 'now' while held back", () => {
+    const t = (throttledMs: number, throttled: boolean) => ({ side: 'target' as const, connector: 'yonbip', throttledMs, share: 0.3, rateLimitedAnswers: 3, throttled });
+    const held = progressLine(event({ throttledMs: undefined, throttling: [t(11_600, true), { ...t(400, false), side: 'source' as const, connector: 'okki' }] }), 120);
+    expect(held).toContain('throttled now, 12s');
+    const past = progressLine(event({ throttledMs: undefined, throttling: [t(4_200, false)] }), 120);
+    expect(past).toContain('throttled 4.2s');
+    expect(past).not.toContain('now');
+    expect(progressLine(event({ throttledMs: undefined, throttling: [t(0, false)] }), 120)).not.toContain('throttled');
+  });
+
   it('gives the wider terminal more: a longer bar and more of the counts', () => {
     const narrow = progressLine(event(), 80);
     const wide = progressLine(event(), 120);

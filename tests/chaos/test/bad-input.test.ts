@@ -56,7 +56,7 @@ const expected: Record<string, RegExp> = {
   'proto-key.json': /at \/__proto__: expected no property "__proto__"/,
   'wrong-types.yaml': /at \/version: expected 1, found the string "one"[\s\S]*at \/source\/detail: expected a value of type boolean, found the string "maybe"/,
   'unknown-keys.yaml': /at \/sourc: expected no property "sourc"/,
-  'unknown-connector.yaml': /at \/source\/connector: expected a known connector .*found "okkii"[\s\S]*did you mean okki/,
+  'unknown-connector.yaml': /connector "okkii": expected a built-in connector .*found not installed[\s\S]*did you mean okki\?.*unknown-connector\.yaml \/source\/connector/,
   'unknown-stream.yaml': /at \/source\/stream: expected a stream of connector okki \(company\), found "companies"/,
   'unknown-operation.yaml': /at \/target\/operation: expected an operation of connector yonbip .*found "merchant.upsert"/,
   'bad-jsonata.yaml': /at \/mapping\/name.zh_CN: expected a valid JSONata expression[\s\S]*at \/mapping\/website: expected a valid JSONata expression/,

@@ -36,7 +36,9 @@ function parts(p: ProgressEvent): string[] {
   if (p.failed) out.push(`${p.failed} failed`);
   out.push(rate(p));
   if (p.etaMs !== undefined && p.phase !== 'done') out.push(`ETA ${shortDuration(p.etaMs)}`);
-  if (p.throttledMs) out.push(`throttled ${shortDuration(p.throttledMs)}`);
+  const throttledMs = p.throttledMs ?? (p.throttling ?? []).reduce((sum, t) => sum + t.throttledMs, 0);
+  const now = (p.throttling ?? []).some((t) => t.throttled);
+  if (throttledMs || now) out.push(`${now ? 'throttled now, ' : 'throttled '}${shortDuration(throttledMs)}`);
   out.push(`${p.inserted} new · ${p.updated} updated · ${p.skipped} skipped`);
   if (p.queued) out.push(`${p.queued} queued`);
   out.push(`read ${p.read}`);
