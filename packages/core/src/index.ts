@@ -21,6 +21,7 @@ export * from './reading/paged-detail.reader.js';
 export * from './executor/fingerprint.js';
 export * from './executor/run-scheme.js';
 export { isDeletionLog, type OnDelete } from './executor/deletes.js';
+export { KeyGuard, KEY_COLLISION, type KeyGuardOptions } from './executor/collisions.js';
 export * from './executor/wire.js';
 export * from './state/sqlite.store.js';
 export * from './state/memory.store.js';

@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -14,6 +16,8 @@ const TEMPLATE = new URL('../templates/okki-to-yonbip.scheme.yaml', import.meta.
 const SERVER = new URL(process.env.QIAO_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test');
 const REDIS_URL = process.env.QIAO_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const SCHEME = 'okki-company-to-yonbip-merchant';
+const CHROMIUM = '/usr/bin/chromium';
+const SCREENSHOTS = fileURLToPath(new URL('../../../tmp/screenshots/', import.meta.url));
 
 const databaseUrl = (schema: string) => {
   const u = new URL(SERVER);
@@ -148,6 +152,40 @@ describe('qiao worker: N equal workers on BullMQ, state in PostgreSQL, one rate 
     expect(ends[0]!.stderr).toContain('stopped; what was not written stays queued');
   }, 240_000);
 
+  it('the worker running the scheme SIGKILLed mid-run: another takes the run back once the lock lease runs out, and every customer is written exactly once', async () => {
+    const R = 40;
+    const { bip, env, dir } = await setup(800, R);
+    const workers = Array.from({ length: 2 }, () => startWorker(dir, env));
+    children.push(...workers.map((w) => w.child));
+    await waitOrShow(() => bip.merchants().length >= 150, 120_000, '150 customers in YonBIP');
+    const owner = workers.findIndex((w) => /run \S+ runs on/.test(w.stderr()));
+    expect(owner).toBeGreaterThanOrEqual(0);
+    const victim = workers[owner]!;
+    const survivor = workers[1 - owner]!;
+    victim.child.kill('SIGKILL');
+    const killedAt = bip.merchants().length;
+    expect(killedAt).toBeLessThan(800);
+
+    // the lock's lease (60 s) runs out, then the survivor runs the scheme: the rest is written
+    await waitOrShow(() => bip.merchants().length >= 800, 180_000, 'every customer after the run was taken back');
+    let report: RunReport | undefined;
+    for (let i = 0; i < 60 && !report; i++) {
+      report = (await runs(env)).find((r) => r.status === 'succeeded' && r.counts.inserted > 0);
+      if (!report) await new Promise((r) => setTimeout(r, 1000));
+    }
+    expect(report, 'a succeeded run in the shared state').toBeDefined();
+    expect(survivor.stderr()).toMatch(/run \S+ runs on/);
+    const codes = codesOf(bip);
+    expect(codes.size).toBe(800);
+    expect([...codes.values()].filter((n) => n > 1)).toEqual([]);
+    expect(bip.merchants()).toHaveLength(800);
+    expect(busiestWindow(bip.gatewayTimes)).toBeLessThanOrEqual(R);
+    expect(bip.counters.rateLimited).toBe(0);
+
+    survivor.child.kill('SIGTERM');
+    expect((await survivor.done).code).toBe(0);
+  }, 300_000);
+
   it('Redis stopped mid-run: the run fails naming Redis and what to do; with Redis back, the next run delivers everything exactly once', async () => {
     const port = 6390 + Math.floor(Math.random() * 50);
     const startRedis = () => {
@@ -228,9 +266,36 @@ describe('qiao worker: N equal workers on BullMQ, state in PostgreSQL, one rate 
       return [Date.parse(x.startedAt), Date.parse(x.startedAt) + x.durationMs] as const;
     }).sort((a, b) => a[0] - b[0]);
     for (let i = 1; i < spans.length; i++) expect(spans[i]![0]).toBeGreaterThanOrEqual(spans[i - 1]![1]);
+
+    // the page shows every worker of the fleet and its queues
+    const fleet = async () => (await (await fetch(`${url}/api/workers`)).json()) as { enabled: boolean; redis: string; workers: Array<{ pid: number; role: string; runs: unknown[]; writing: number }>; queues: Array<{ name: string; kind: string; schemes: string[]; waiting: number; failed: number }> };
+    const f = await fleet();
+    expect(f.enabled).toBe(true);
+    expect(f.redis).toBe('127.0.0.1:6379');
+    expect(f.workers.map((w) => [w.pid, w.role]).sort()).toEqual([[worker.child.pid, 'worker'], [page.child.pid, 'serve']].sort());
+    expect(f.queues.map((q) => q.kind)).toEqual(['runs', 'writes']);
+    expect(f.queues[1]).toMatchObject({ name: expect.stringMatching(/^writes-yonbip-[0-9a-f]{12}$/), schemes: [SCHEME], failed: 0 });
+    if (existsSync(CHROMIUM)) {
+      const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
+      try {
+        const tab = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+        await tab.goto(`${url}/`);
+        await tab.waitForSelector('#fleet table');
+        const text = await tab.locator('#fleet').innerText();
+        expect(text).toContain(`pid ${page.child.pid} · serves this page`);
+        expect(text).toContain(`pid ${worker.child.pid}`);
+        expect(text).toMatch(/writes-yonbip-/);
+        mkdirSync(SCREENSHOTS, { recursive: true });
+        await tab.screenshot({ path: join(SCREENSHOTS, 'workers-1400x1000.png'), fullPage: true });
+      } finally {
+        await browser.close();
+      }
+    }
+    // a worker that stops leaves the list at once
     worker.child.kill('SIGTERM');
-    page.child.kill('SIGTERM');
     expect((await worker.done).code).toBe(0);
+    expect((await fleet()).workers.map((w) => w.pid)).toEqual([page.child.pid]);
+    page.child.kill('SIGTERM');
     expect((await page.done).code).toBe(0);
   }, 180_000);
 });

@@ -7,7 +7,7 @@ import { SchemeService } from '../serve/scheme-service.js';
 import { isLoopback, startServer } from '../serve/server.js';
 import { openState, stateFlags, stateLocation } from '../lib/state.js';
 import { redisWhere, WorkerFleet } from '../workers/fleet.js';
-import { checkWorkerFlags, prefixFlag, redisFlag, rememberRedisPassword } from './worker.js';
+import { checkWorkerFlags, prefixFlag, redisFlag, rememberRedisPassword, runsFlag } from './worker.js';
 
 export default class Serve extends QiaoCommand {
   static override summary = 'Run every scheme of a folder on its schedule, with a live run-overview page and alerts.';
@@ -25,6 +25,7 @@ The server binds to 127.0.0.1 by default; binding another address requires --tok
     ...stateFlags(),
     redis: redisFlag(),
     prefix: prefixFlag(),
+    runs: runsFlag(),
     'page-url': Flags.string({ description: 'public URL of the page, for links in alerts (default: the bound address)' }),
   };
 
@@ -47,7 +48,7 @@ The server binds to 127.0.0.1 by default; binding another address requires --tok
     }
     const store = await openState(flags);
     // one of N workers: the workers' job schedulers fire the runs, this process serves the page too
-    const fleet = flags.redis ? new WorkerFleet({ redisUrl: flags.redis, dir: flags.schemes, store, logger, prefix: flags.prefix }) : undefined;
+    const fleet = flags.redis ? new WorkerFleet({ redisUrl: flags.redis, dir: flags.schemes, store, logger, prefix: flags.prefix, runConcurrency: flags.runs, role: 'serve' }) : undefined;
     const service = new SchemeService({ dir: flags.schemes, store, logger, schedule: !fleet, ...(fleet ? { limiterFor: (e: ResolvedEndpoint) => fleet.limiterFor(e) } : {}), ...(flags['page-url'] ? { pageUrl: flags['page-url'] } : {}) });
     try {
       await fleet?.start();
@@ -56,7 +57,7 @@ The server binds to 127.0.0.1 by default; binding another address requires --tok
       await store.close();
       throw e;
     }
-    const server = await startServer({ service, store, logger, host: flags.host, port: flags.port, token: flags.token });
+    const server = await startServer({ service, store, logger, host: flags.host, port: flags.port, token: flags.token, fleet });
     service.pageUrl ??= server.url;
     await service.start();
     err(`qiao serve: run overview at ${server.url}/${flags.token ? '#token=…' : ''} · schemes from ${flags.schemes} · state ${stateLocation(flags)}${flags.redis ? ` · one of the workers on Redis ${redisWhere(flags.redis)}` : ''}`);

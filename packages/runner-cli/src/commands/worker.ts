@@ -14,6 +14,10 @@ export const redisFlag = () =>
 export const prefixFlag = () =>
   Flags.string({ description: 'what every Redis key of this fleet starts with; fleets with their own schemes sharing one Redis each take their own (default: $QIAO_REDIS_PREFIX, else qiao)', env: 'QIAO_REDIS_PREFIX', default: 'qiao' });
 
+/** `--runs`: how many scheme runs one worker reads at once. */
+export const runsFlag = () =>
+  Flags.integer({ description: 'scheme runs this worker takes at once (each reads its source and keeps its state; the writes are shared by every worker) (default: $QIAO_WORKER_RUNS, else 2)', env: 'QIAO_WORKER_RUNS', default: 2, min: 1 });
+
 /** The URL's password is a secret: every line the CLI prints is redacted of it. */
 export function rememberRedisPassword(url: string): void {
   try {
@@ -43,6 +47,7 @@ SIGTERM or Ctrl-C stops it gracefully: runs stop reading, writes in flight finis
     schemes: Flags.string({ description: 'folder of scheme files (.yaml, .yml, .json), the same for every worker', default: 'schemes' }),
     redis: redisFlag(),
     prefix: prefixFlag(),
+    runs: runsFlag(),
     ...stateFlags(),
   };
 
@@ -55,7 +60,7 @@ SIGTERM or Ctrl-C stops it gracefully: runs stop reading, writes in flight finis
     rememberRedisPassword(flags.redis);
     const logger = redactingLogger(stderrLogger(flags.debug), knownSecrets);
     const store = await openState(flags);
-    const fleet = new WorkerFleet({ redisUrl: flags.redis, dir: flags.schemes, store, logger, prefix: flags.prefix });
+    const fleet = new WorkerFleet({ redisUrl: flags.redis, dir: flags.schemes, store, logger, prefix: flags.prefix, runConcurrency: flags.runs });
     try {
       await fleet.start();
     } catch (e) {

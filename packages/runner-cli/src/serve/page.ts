@@ -230,9 +230,25 @@ export const PAGE_SCRIPT = String.raw`(() => {
       .slice().sort((a, b) => { const x = col.val(a), y = col.val(b); return (x < y ? -1 : x > y ? 1 : a.id.localeCompare(b.id)) * ui.sort.dir; });
     const head = COLS.map((c) => '<th' + (c.num ? ' class="num"' : '') + ' data-col="' + c.key + '" aria-sort="' + (ui.sort.key === c.key ? (ui.sort.dir > 0 ? 'ascending' : 'descending') : 'none') + '"><button data-sort="' + c.key + '"><span class="zh">' + esc(c.label.split(' ')[0]) + '</span>' + esc(c.label.split(' ').slice(1).join(' ')) + '</button></th>').join('') + '<th></th>';
     $('#view').innerHTML = '<div class="toolbar" role="toolbar" aria-label="filter by status">' + chips + '<input class="search" type="search" placeholder="筛选 Filter by name or id" value="' + esc(ui.search) + '"></div>' +
-      (all.length ? '<table class="grid schemes"><thead><tr>' + head + '</tr></thead><tbody>' + (rows.map(overviewRow).join('') || '<tr><td colspan="10" class="empty">No scheme with this status.</td></tr>') + '</tbody></table>' : '<div class="card empty">No scheme files in the folder.</div>');
+      (all.length ? '<table class="grid schemes"><thead><tr>' + head + '</tr></thead><tbody>' + (rows.map(overviewRow).join('') || '<tr><td colspan="10" class="empty">No scheme with this status.</td></tr>') + '</tbody></table>' : '<div class="card empty">No scheme files in the folder.</div>') + fleetCard();
     const input = $('input.search');
     if (input && (ui.focusSearch || typing)) { input.focus(); input.setSelectionRange(input.value.length, input.value.length); }
+  }
+
+  // ---- the fleet (qiao serve --redis): every worker and queue ----
+  let fleet = { enabled: false, workers: [], queues: [] };
+  function fleetCard() {
+    if (!fleet.enabled) return '';
+    if (fleet.error) return '<div class="card" id="fleet"><h3>工作进程 Workers</h3><div class="error">' + esc(fleet.error) + '</div></div>';
+    const workers = fleet.workers.map((w) => '<tr><td data-label="Worker"><b>' + esc(w.host) + '</b> <span class="dim">pid ' + w.pid + (w.role === 'serve' ? ' · serves this page' : '') + '</span></td>' +
+      '<td data-label="Since"><span title="' + esc(time(w.startedAt)) + '">' + esc(ago(w.startedAt)) + '</span></td>' +
+      '<td data-label="Runs">' + (w.runs.length ? w.runs.map((r) => '<a href="#/s/' + encodeURIComponent(r.scheme) + '">' + esc(r.scheme) + '</a>').join(', ') : '<span class="dim">none</span>') + '</td>' +
+      '<td class="num" data-label="Writing">' + (w.writing ? '<b>' + w.writing + '</b>' : '<span class="dim">0</span>') + '</td></tr>').join('');
+    const queues = fleet.queues.map((q) => '<tr><td data-label="Queue">' + esc(q.name) + (q.kind === 'writes' ? ' <span class="dim">' + esc(q.schemes.join(', ')) + '</span>' : '') + '</td>' +
+      ['waiting', 'active', 'delayed', 'failed'].map((k) => '<td class="num" data-label="' + k + '">' + (q[k] ? '<b' + (k === 'failed' ? ' class="badv"' : '') + '>' + q[k] + '</b>' : '<span class="dim">0</span>') + '</td>').join('') + '</tr>').join('');
+    return '<div class="two" id="fleet"><div class="card"><h3>工作进程 Workers <span class="dim">— ' + fleet.workers.length + ' on Redis ' + esc(fleet.redis) + '</span></h3>' +
+      '<table class="grid"><thead><tr><th>Worker</th><th>Since</th><th>Runs</th><th class="num">Writing</th></tr></thead><tbody>' + (workers || '<tr><td colspan="4" class="empty">No worker heard from.</td></tr>') + '</tbody></table></div>' +
+      '<div class="card"><h3>队列 Queues <span class="dim">— jobs</span></h3><table class="grid"><thead><tr><th>Queue</th><th class="num">Waiting</th><th class="num">Active</th><th class="num">Delayed</th><th class="num">Failed</th></tr></thead><tbody>' + queues + '</tbody></table></div></div>';
   }
 
   // ---- scheme page ----
@@ -396,7 +412,7 @@ export const PAGE_SCRIPT = String.raw`(() => {
       try {
         route = parseRoute();
         if (route.view === 'overview') {
-          data = await get('/api/schemes');
+          [data, fleet] = await Promise.all([get('/api/schemes'), get('/api/workers').catch((e) => ({ enabled: true, error: e.message, workers: [], queues: [] }))]);
           for (const s of data.schemes) if (!s.running) progress.delete(s.id);
           if (chart) { chart.destroy(); chart = null; }
           renderOverview();
@@ -478,5 +494,7 @@ export const PAGE_SCRIPT = String.raw`(() => {
   }
   load().then(connect);
   setInterval(() => { if (!loading) load(); }, 30000);
+  // the other workers send no events to this page: their part is polled
+  setInterval(() => { if (!loading && fleet.enabled && route.view === 'overview') load(); }, 5000);
 })();
 `;

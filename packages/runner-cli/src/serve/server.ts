@@ -9,6 +9,7 @@ import { knownSecrets } from '../lib/base-command.js';
 import { diagnose } from '../lib/diagnose.js';
 import { PAGE_HTML, PAGE_SCRIPT } from './page.js';
 import type { SchemeService, SchemeStatus } from './scheme-service.js';
+import type { FleetStatus } from '../workers/fleet.js';
 
 export interface ServeOptions {
   service: SchemeService;
@@ -18,6 +19,8 @@ export interface ServeOptions {
   port: number;
   /** Required on every API call when set (always set when bound beyond loopback). */
   token?: string | undefined;
+  /** Under `--redis`: the fleet this process is one worker of (`GET /api/workers`). */
+  fleet?: { status(): Promise<FleetStatus> } | undefined;
 }
 
 /** Whether a host name or address only accepts connections from this machine. */
@@ -79,7 +82,7 @@ const CHART_JS = (() => {
  * The page of `qiao serve` and its JSON API. Reads: `GET /api/schemes` (the overview table),
  * `GET /api/overview` (the data of `qiao overview --json` for every scheme), `GET /api/schemes/:id`,
  * `GET /api/schemes/:id/runs`, `GET /api/schemes/:id/dead` (dead letters per customer), `GET /api/runs/:runId`,
- * `GET /api/events` (server-sent events). Actions (header `x-qiao-action: 1`): `POST /api/schemes/:id/run`,
+ * `GET /api/events` (server-sent events), `GET /api/workers` (under `--redis`: every worker and queue of the fleet). Actions (header `x-qiao-action: 1`): `POST /api/schemes/:id/run`,
  * `POST /api/schemes/:id/retry` (alias `requeue`). Everything is served from here, chart.js included.
  */
 export async function startServer(o: ServeOptions): Promise<{ server: Server; url: string; close: () => Promise<void> }> {
@@ -162,6 +165,14 @@ export async function startServer(o: ServeOptions): Promise<{ server: Server; ur
 
     if (req.method === 'GET' && path === '/api/overview') {
       return json(res, 200, { generatedAt: new Date().toISOString(), schemes: await o.service.status() });
+    }
+    if (req.method === 'GET' && path === '/api/workers') {
+      if (!o.fleet) return json(res, 200, { enabled: false, workers: [], queues: [] });
+      try {
+        return json(res, 200, { enabled: true, generatedAt: new Date().toISOString(), ...(await o.fleet.status()) });
+      } catch (e) {
+        return json(res, 503, { enabled: true, error: `Redis cannot be reached: ${(e as Error).message}; the workers and their queues show again once it is back` });
+      }
     }
     if (req.method === 'GET' && path === '/api/schemes') {
       return json(res, 200, { generatedAt: new Date().toISOString(), schemes: (await o.service.status()).map(row) });

@@ -7,6 +7,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import {
   InputError,
   isQiaoError,
+  KeyGuard,
   loadScheme,
   newRunId,
   redactingLogger,
@@ -51,7 +52,46 @@ export interface FleetOptions {
   prefix?: string;
   /** Run jobs one worker takes at once. @default 2 */
   runConcurrency?: number;
+  /** What this process is, as the page lists it. @default 'worker' */
+  role?: 'worker' | 'serve';
 }
+
+/** A worker of the fleet, as its heartbeat in Redis tells it (`GET /api/workers`). */
+export interface FleetWorker {
+  id: string;
+  host: string;
+  pid: number;
+  role: 'worker' | 'serve';
+  startedAt: string;
+  seenAt: string;
+  /** The runs this worker is reading now. */
+  runs: Array<{ scheme: string; runId: string }>;
+  /** Write jobs this worker is writing now. */
+  writing: number;
+}
+
+/** A queue of the fleet with its job counts. */
+export interface FleetQueue {
+  name: string;
+  /** `runs`, or the target app a write queue belongs to (`<connector>-<hash>`). */
+  kind: 'runs' | 'writes';
+  schemes: string[];
+  waiting: number;
+  active: number;
+  delayed: number;
+  failed: number;
+}
+
+export interface FleetStatus {
+  redis: string;
+  prefix: string;
+  workers: FleetWorker[];
+  queues: FleetQueue[];
+}
+
+/** A worker not heard from for this long is gone (its heartbeat comes every {@link HEARTBEAT_MS}). */
+export const HEARTBEAT_MS = 3000;
+const GONE_MS = 15_000;
 
 interface RunJobData {
   scheme: string;
@@ -101,6 +141,12 @@ export class WorkerFleet {
   private readonly runs = new Map<string, AbortController>();
   /** Schemes this worker is running now. */
   private readonly running = new Set<string>();
+  /** The run of each scheme this worker is reading now. */
+  private readonly runIds = new Map<string, string>();
+  private writing = 0;
+  private heartbeat: NodeJS.Timeout | undefined;
+  readonly id = `${hostname()}:${process.pid}`;
+  private readonly startedAt = new Date().toISOString();
   private readonly connections: Redis[] = [];
   private limiterRedis!: Redis;
   private runsQueue!: Queue<RunJobData>;
@@ -144,12 +190,56 @@ export class WorkerFleet {
     this.runsWorker.on('error', (e) => this.redisError(e));
     // a Redis that restarted empty lost the schedulers: put them back
     this.timer = setInterval(() => void this.ensureSchedulers().catch((e: unknown) => this.redisError(e)), 5000);
+    await this.beat().catch((e: unknown) => this.redisError(e));
+    this.heartbeat = setInterval(() => void this.beat().catch((e: unknown) => this.redisError(e)), HEARTBEAT_MS);
+  }
+
+  /** This worker's heartbeat: what it is and does, for the page of any worker (see {@link status}). */
+  private async beat(): Promise<void> {
+    const me: FleetWorker = {
+      id: this.id,
+      host: hostname(),
+      pid: process.pid,
+      role: this.o.role ?? 'worker',
+      startedAt: this.startedAt,
+      seenAt: new Date().toISOString(),
+      runs: [...this.runIds].map(([scheme, runId]) => ({ scheme, runId })),
+      writing: this.writing,
+    };
+    await this.limiterRedis.multi().zadd(`${this.prefix}:workers`, Date.now(), this.id).set(`${this.prefix}:worker:${this.id}`, JSON.stringify(me), 'PX', GONE_MS).exec();
+  }
+
+  /** Every worker of the fleet heard from lately, and the fleet's queues with their job counts. */
+  async status(): Promise<FleetStatus> {
+    const r = this.limiterRedis;
+    await r.zremrangebyscore(`${this.prefix}:workers`, '-inf', Date.now() - GONE_MS);
+    const ids = await r.zrange(`${this.prefix}:workers`, 0, -1);
+    const raw = ids.length ? await r.mget(ids.map((id) => `${this.prefix}:worker:${id}`)) : [];
+    const workers = raw.flatMap((x) => (x ? [JSON.parse(x) as FleetWorker] : [])).sort((a, b) => a.id.localeCompare(b.id));
+    const counts = async (q: Queue): Promise<Pick<FleetQueue, 'waiting' | 'active' | 'delayed' | 'failed'>> => {
+      const c = await q.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized');
+      return { waiting: (c.waiting ?? 0) + (c.prioritized ?? 0), active: c.active ?? 0, delayed: c.delayed ?? 0, failed: c.failed ?? 0 };
+    };
+    const queues: FleetQueue[] = [{ name: RUNS_QUEUE, kind: 'runs', schemes: [...this.schemes.keys()].sort(), ...(await counts(this.runsQueue)) }];
+    for (const [name, app] of this.apps) {
+      const schemes = [...this.schemes.values()].filter((l) => `writes-${appOf(l.target)}` === name).map((l) => l.scheme.id).sort();
+      queues.push({ name, kind: 'writes', schemes, ...(await counts(app.queue)) });
+    }
+    return { redis: this.where, prefix: this.prefix, workers, queues };
   }
 
   /** Runs stop reading; their writes in flight (and this worker's write jobs) finish; the rest stays queued. */
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    // gone from the page at once, not after the heartbeat runs out
+    await this.limiterRedis
+      ?.multi()
+      .zrem(`${this.prefix}:workers`, this.id)
+      .del(`${this.prefix}:worker:${this.id}`)
+      .exec()
+      .catch(() => undefined);
     for (const c of this.runs.values()) c.abort();
     await this.runsWorker?.close();
     await Promise.all([...this.apps.values()].map((a) => a.worker.close()));
@@ -256,7 +346,14 @@ export class WorkerFleet {
     if (job.attemptsStarted > 1 || job.stalledCounter > 0) {
       this.o.logger.info(`${job.data.scheme}: took over write job ${job.id} of run ${job.data.runId} (${job.data.items.length} record(s)) from a worker that stopped holding it; each record is looked up before it is written again`);
     }
-    return processWriteJob(this.wiring(job.data.scheme).target, job);
+    const upsertKey = this.schemes.get(job.data.scheme)?.target.operation.upsert?.key;
+    const guard = upsertKey ? new KeyGuard({ store: this.o.store, scheme: job.data.scheme, upsertKey }) : undefined;
+    this.writing++;
+    try {
+      return await processWriteJob(this.wiring(job.data.scheme).target, job, guard);
+    } finally {
+      this.writing--;
+    }
   }
 
   /** A run of a scheme: refused when another worker runs it (the state store's lock). */
@@ -281,6 +378,7 @@ export class WorkerFleet {
     const remote = new RemoteTarget({ local: wired.target, queue: app.queue, events: app.events, scheme: id, runId: () => runId, where: this.where });
     const controller = new AbortController();
     this.runs.set(runId, controller);
+    this.runIds.set(id, runId);
     this.remotes.add(remote);
     // taken back from a worker that died: wait for its lock lease to run out rather than refuse
     const again = job.attemptsStarted > 1 || job.stalledCounter > 0;
@@ -312,6 +410,7 @@ export class WorkerFleet {
       return { runId, error: (e as Error).message };
     } finally {
       this.running.delete(id);
+      this.runIds.delete(id);
       this.runs.delete(runId);
       this.remotes.delete(remote);
     }

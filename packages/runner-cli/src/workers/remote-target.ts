@@ -1,4 +1,4 @@
-import { ConnectorAuthError, RecordError, RetryableError, silentLogger, type BatchItem, type BatchResult, type Target, type TargetPayload, type WriteContext, type WriteResult } from '@qiao/core';
+import { ConnectorAuthError, RecordError, RetryableError, silentLogger, type BatchItem, type KeyGuard, type BatchResult, type Target, type TargetPayload, type WriteContext, type WriteResult } from '@qiao/core';
 import type { Job, Queue, QueueEvents } from 'bullmq';
 import { redisDown } from './redis-limiter.js';
 
@@ -40,9 +40,15 @@ export function fromWire(w: WireError): Error {
  * Writes one job's items through this process's own target (and so through the app's shared limiter).
  * A job started before (its worker died holding it: BullMQ moved it back after the stall timeout)
  * may have reached the target: each item is then maybe-written, and the target looks it up before
- * it writes again, so the retry never creates a second record.
+ * it writes again, so the retry never creates a second record. `guard` checks what a lookup finds
+ * against the id map the workers share (the run's own check of business keys happened before the job
+ * was queued).
  */
-export async function processWriteJob(target: Target, job: Pick<Job<WriteJobData>, 'data' | 'attemptsStarted' | 'stalledCounter'>): Promise<WriteJobResult> {
+export async function processWriteJob(
+  target: Target,
+  job: Pick<Job<WriteJobData>, 'data' | 'attemptsStarted' | 'stalledCounter'>,
+  guard?: Pick<KeyGuard, 'checkFound'>,
+): Promise<WriteJobResult> {
   const again = (job.attemptsStarted ?? 1) > 1 || (job.stalledCounter ?? 0) > 0;
   const signal = new AbortController().signal;
   const ctxOf = (i: WriteJobData['items'][number]): WriteContext => ({
@@ -51,6 +57,9 @@ export async function processWriteJob(target: Target, job: Pick<Job<WriteJobData
     knownCode: i.knownCode,
     clears: i.clears,
     maybeWritten: i.maybeWritten || again,
+    // a record the target finds by lookup, checked against the shared id map: one tied to another
+    // source record is refused (target.key_collision), never updated
+    checkFound: guard?.checkFound(i.key, i.payload),
     signal,
     logger: silentLogger,
   });
