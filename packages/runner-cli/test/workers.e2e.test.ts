@@ -269,6 +269,9 @@ describe('qiao worker: N equal workers on BullMQ, state in PostgreSQL, one rate 
 
     // the page shows every worker of the fleet and its queues
     const fleet = async () => (await (await fetch(`${url}/api/workers`)).json()) as { enabled: boolean; redis: string; workers: Array<{ pid: number; role: string; runs: unknown[]; writing: number }>; queues: Array<{ name: string; kind: string; schemes: string[]; waiting: number; failed: number }> };
+    // the workers' scheduler fires the cron; the page still says when it fires next
+    const rows = ((await (await fetch(`${url}/api/schemes`)).json()) as { schemes: Array<{ nextRunAt: string | null }> }).schemes;
+    expect(Date.parse(rows[0]!.nextRunAt ?? '')).toBeGreaterThan(Date.now() - 1000);
     const f = await fleet();
     expect(f.enabled).toBe(true);
     expect(f.redis).toBe('127.0.0.1:6379');

@@ -246,7 +246,7 @@ export const PAGE_SCRIPT = String.raw`(() => {
       '<td class="num" data-label="Writing">' + (w.writing ? '<b>' + w.writing + '</b>' : '<span class="dim">0</span>') + '</td></tr>').join('');
     const queues = fleet.queues.map((q) => '<tr><td data-label="Queue">' + esc(q.name) + (q.kind === 'writes' ? ' <span class="dim">' + esc(q.schemes.join(', ')) + '</span>' : '') + '</td>' +
       ['waiting', 'active', 'delayed', 'failed'].map((k) => '<td class="num" data-label="' + k + '">' + (q[k] ? '<b' + (k === 'failed' ? ' class="badv"' : '') + '>' + q[k] + '</b>' : '<span class="dim">0</span>') + '</td>').join('') + '</tr>').join('');
-    return '<div class="two" id="fleet"><div class="card"><h3>工作进程 Workers <span class="dim">— ' + fleet.workers.length + ' on Redis ' + esc(fleet.redis) + '</span></h3>' +
+    return '<div class="two" id="fleet" style="margin-top:14px"><div class="card"><h3>工作进程 Workers <span class="dim">— ' + fleet.workers.length + ' on Redis ' + esc(fleet.redis) + '</span></h3>' +
       '<table class="grid"><thead><tr><th>Worker</th><th>Since</th><th>Runs</th><th class="num">Writing</th></tr></thead><tbody>' + (workers || '<tr><td colspan="4" class="empty">No worker heard from.</td></tr>') + '</tbody></table></div>' +
       '<div class="card"><h3>队列 Queues <span class="dim">— jobs</span></h3><table class="grid"><thead><tr><th>Queue</th><th class="num">Waiting</th><th class="num">Active</th><th class="num">Delayed</th><th class="num">Failed</th></tr></thead><tbody>' + queues + '</tbody></table></div></div>';
   }

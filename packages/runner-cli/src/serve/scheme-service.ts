@@ -168,6 +168,9 @@ export class SchemeService extends EventEmitter {
             void this.run(file, 'schedule');
           },
         );
+      } else if (cron) {
+        // under --redis the workers' job scheduler fires it: this cron only tells the page the next run
+        entry.cron = new Cron(cron, { paused: true, ...(loaded.scheme.schedule?.timezone ? { timezone: loaded.scheme.schedule.timezone } : {}) });
       }
       this.o.logger.info(`${loaded.scheme.id}: loaded from ${file}${cron ? `, schedule ${cron}` : ', no schedule (run it from the page)'}`);
     } catch (e) {

@@ -412,6 +412,8 @@ export class WorkerFleet {
       this.running.delete(id);
       this.runIds.delete(id);
       this.runs.delete(runId);
+      // the page sees the run end now, not at the next heartbeat
+      void this.beat().catch(() => undefined);
       this.remotes.delete(remote);
     }
   }
