@@ -7,7 +7,8 @@
 // Part 1: BENCH_COUNT (2,000) OKKI customers into an empty simulated tenant, the okki-to-yonbip
 //   template as shipped, YONBIP_API unset (the template's default), v2, then classic. Counted on the YonBIP simulator: every HTTP call
 //   (data-center lookup and token included) and the gateway's business calls. Goal: <= 0.05 with batches.
-// Part 2 (v2; classic too with BENCH_QUOTA_CLASSIC=1, which takes ~BENCH_COUNT/2 s): the same first sync
+// Part 2 (v2; classic too with BENCH_QUOTA_CLASSIC=1, which takes ~BENCH_COUNT/2 s; BENCH_PARTS=2 and
+//   BENCH_QUOTA_APIS=classic run that one alone): the same first sync
 //   against a gateway quota of 60 calls a minute scaled in time (BENCH_QUOTA calls per BENCH_WINDOW_MS,
 //   default 20 per 5 s), a fixed window enforced in front of the simulator with 310039, as YonBIP does;
 //   qiao's YonBIP limit set to the same rate (requestsPerSecond: 4). Compared: the run's wall time against what the quota
@@ -98,13 +99,16 @@ async function quotaSync(api, count) {
 }
 
 console.log(`machine: ${machine()}`);
-console.log(`first sync of ${COUNT} customers, unlimited simulators`);
-for (const api of ['default', 'v2', 'classic']) {
+// BENCH_PARTS=2 runs part 2 only; BENCH_QUOTA_APIS=classic (comma-separated) chooses its endpoint sets.
+const PARTS = (process.env.BENCH_PARTS ?? '1,2').split(',');
+const QUOTA_APIS = process.env.BENCH_QUOTA_APIS?.split(',') ?? (process.env.BENCH_QUOTA_CLASSIC === '1' ? ['v2', 'classic'] : ['v2']);
+if (PARTS.includes('1')) console.log(`first sync of ${COUNT} customers, unlimited simulators`);
+for (const api of PARTS.includes('1') ? ['default', 'v2', 'classic'] : []) {
   const r = await firstSync(api);
   console.log(`  ${api.padEnd(7)} ${r.perCustomer.toFixed(4)} YonBIP calls/customer (${r.total} calls; business ${r.business}, ${r.businessPerCustomer.toFixed(4)}/customer) ${JSON.stringify(r.byApi)} in ${r.ms} ms`);
 }
-console.log(`first sync against a gateway quota of 60/min scaled ${SCALE}x in time (${PER_WINDOW} per ${WINDOW_MS} ms)`);
-for (const api of process.env.BENCH_QUOTA_CLASSIC === '1' ? ['v2', 'classic'] : ['v2']) {
+if (PARTS.includes('2')) console.log(`first sync against a gateway quota of 60/min scaled ${SCALE}x in time (${PER_WINDOW} per ${WINDOW_MS} ms)`);
+for (const api of PARTS.includes('2') ? QUOTA_APIS : []) {
   const r = await quotaSync(api, QUOTA_COUNT);
   console.log(`  ${api.padEnd(7)} ${JSON.stringify(r)}`);
 }

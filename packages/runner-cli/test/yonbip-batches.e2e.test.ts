@@ -52,12 +52,12 @@ describe('YonBIP V2 batches through qiao run (the template’s default endpoint 
     await waitFor(() => (batches = bip!.counters.batchSave) >= 2, 30_000, 'two batches');
     bip.dropAfterCommit(1, 'stall');
     const insertsAt = bip.counters.inserts;
-    await waitFor(() => bip!.counters.inserts > insertsAt + 50, 30_000, 'a stalled batch committed');
+    await waitFor(() => bip!.stalledAnswers === 1, 30_000, 'a batch committed and its answer held back');
+    expect(bip.counters.inserts).toBeGreaterThan(insertsAt);
     run.child.kill('SIGKILL');
     expect((await run.done).signal).toBe('SIGKILL');
-    const before = bip.merchants().length;
-    expect(before).toBeGreaterThan(0);
-    expect(before).toBeLessThan(400);
+    // (the other writer may have sent the last customers already: what matters is the batch whose answer never came)
+    expect(bip.merchants().length).toBeGreaterThan(0);
     expect(batches).toBeGreaterThanOrEqual(2);
 
     const again = await qiao(['run', TEMPLATE, '--json', '--state', state], { env });

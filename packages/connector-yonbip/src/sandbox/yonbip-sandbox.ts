@@ -524,6 +524,11 @@ export class YonbipSandbox {
     for (let i = 0; i < n; i++) this.drops.push(mode);
   }
 
+  /** Answers of committed writes held back now (`dropAfterCommit(n, 'stall')`): their client waits for them. */
+  get stalledAnswers(): number {
+    return this.stalled.size;
+  }
+
   /** The next `n` calls of `api` get fault `kind` (deterministic, on top of `faultRate`). */
   failNext(api: YonbipSandboxApi, kind: YonbipFaultKind, n = 1): void {
     for (let i = 0; i < n; i++) this.planned[api].push(kind);
