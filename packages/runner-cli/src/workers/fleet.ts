@@ -139,9 +139,7 @@ export class WorkerFleet {
   private readonly apps = new Map<string, AppQueue>();
   private readonly remotes = new Set<RemoteTarget>();
   private readonly runs = new Map<string, AbortController>();
-  /** Schemes this worker is running now. */
-  private readonly running = new Set<string>();
-  /** The run of each scheme this worker is reading now. */
+  /** The run of each scheme this worker is reading now (one at a time per scheme). */
   private readonly runIds = new Map<string, string>();
   private writing = 0;
   private heartbeat: NodeJS.Timeout | undefined;
@@ -196,6 +194,8 @@ export class WorkerFleet {
 
   /** This worker's heartbeat: what it is and does, for the page of any worker (see {@link status}). */
   private async beat(): Promise<void> {
+    // a stopping worker has left the list: a run ending during the stop must not put it back
+    if (this.stopping) return;
     const me: FleetWorker = {
       id: this.id,
       host: hostname(),
@@ -366,23 +366,23 @@ export class WorkerFleet {
     }
     if (this.stopping) throw new Error('this worker is stopping');
     // the state store's lock tells runs of other processes apart, not two of this one
-    if (this.running.has(id)) {
+    if (this.runIds.has(id)) {
       this.o.logger.info(`${id}: tick skipped, a run of it is going on in this worker`);
       return { refused: 'running here' };
     }
-    this.running.add(id);
-    const logger = redactingLogger(this.o.logger, loaded.secrets);
-    const wired = this.wiring(id);
     const runId = newRunId();
-    const app = this.appQueue(loaded.target);
-    const remote = new RemoteTarget({ local: wired.target, queue: app.queue, events: app.events, scheme: id, runId: () => runId, where: this.where });
+    this.runIds.set(id, runId);
+    const logger = redactingLogger(this.o.logger, loaded.secrets);
     const controller = new AbortController();
     this.runs.set(runId, controller);
-    this.runIds.set(id, runId);
-    this.remotes.add(remote);
+    let remote: RemoteTarget | undefined;
     // taken back from a worker that died: wait for its lock lease to run out rather than refuse
     const again = job.attemptsStarted > 1 || job.stalledCounter > 0;
     try {
+      const wired = this.wiring(id);
+      const app = this.appQueue(loaded.target);
+      remote = new RemoteTarget({ local: wired.target, queue: app.queue, events: app.events, scheme: id, runId: () => runId, where: this.where });
+      this.remotes.add(remote);
       let announced = false;
       const report = await runLoadedScheme(loaded, this.o.store, {
         wired: { ...wired, target: remote },
@@ -409,12 +409,11 @@ export class WorkerFleet {
       logger.error(`${id}: run ${runId} could not run: ${(e as Error).message}`);
       return { runId, error: (e as Error).message };
     } finally {
-      this.running.delete(id);
       this.runIds.delete(id);
       this.runs.delete(runId);
+      if (remote) this.remotes.delete(remote);
       // the page sees the run end now, not at the next heartbeat
       void this.beat().catch(() => undefined);
-      this.remotes.delete(remote);
     }
   }
 }
